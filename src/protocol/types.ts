@@ -1,0 +1,43 @@
+/**
+ * Contract between the pure RFC 6455 codec (src/protocol) and the adapters that own sockets
+ * (src/adapters/node, src/adapters/deno). Types only.
+ */
+import type { ResilientError } from "../errors.js";
+
+/** RFC 6455 §5.2 opcodes. */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+/** What the decoder reports to its owner. Tests pass a plain object. */
+export interface FrameHandler {
+  /**
+   * A complete message (fragments reassembled). `data` may be a view into the input chunk: the
+   * owner must use or copy it before the next `push()`. Text that was not compressed has already
+   * been validated as UTF-8 (fail-fast, per fragment). When `compressed` is true (RSV1 on the first
+   * frame, RFC 7692 §6) the owner inflates and then validates text itself.
+   */
+  onMessage(data: Uint8Array, isText: boolean, compressed: boolean): void;
+  /** RFC 6455 §5.5.2; the owner answers with a pong carrying the same data. */
+  onPing(data: Uint8Array): void;
+  onPong(data: Uint8Array): void;
+  /** RFC 6455 §5.5.1 and §7.4: code is undefined when the close frame had no body (1005). */
+  onClose(code: number | undefined, reason: string): void;
+  /** A violation; `error.closeCode` is 1002, 1007 or 1009. The decoder stops after this. */
+  onProtocolError(error: ResilientError): void;
+}
+
+export interface DecoderOptions {
+  /** Largest message (sum of fragments) accepted, in bytes; larger closes with 1009. */
+  maxPayload: number;
+  /** Most fragments one message may have; more closes with 1009. */
+  maxFragments: number;
+  /** RSV1 is allowed only when permessage-deflate was negotiated (RFC 7692 §6). */
+  allowRsv1: boolean;
+}
