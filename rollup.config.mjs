@@ -1,0 +1,105 @@
+// Builds dist/ for every way the package is consumed (see README "Packaging"):
+//   ESM   index.js (browser/default), node.js, deno.js, node-client.js  (+ shared chunks)
+//   CJS   node.cjs, node-client.cjs                                     (+ .d.cts types)
+//   IIFE  resilient-ws.iife.min.js, global `ResilientWS`, from src/index.ts
+//   types index/node/deno/node-client .d.ts via rollup-plugin-dts
+// Zero runtime dependencies: any bare import that is not `node:*` fails the build.
+import { existsSync, rmSync } from "node:fs";
+import esbuild from "rollup-plugin-esbuild";
+import { dts } from "rollup-plugin-dts";
+import terser from "@rollup/plugin-terser";
+
+const ENTRIES = {
+  index: "src/index.ts",
+  node: "src/node.ts",
+  deno: "src/deno.ts",
+  "node-client": "src/node-client.ts",
+};
+const CJS_ENTRIES = ["node", "node-client"];
+
+const missing = Object.values(ENTRIES).filter((file) => !existsSync(file));
+if (missing.length > 0) {
+  throw new Error(`rollup.config.mjs: entry points missing: ${missing.join(", ")}`);
+}
+
+// Start from an empty dist/ so stale chunks from an older build never ship or get tested.
+rmSync("dist", { recursive: true, force: true });
+
+const pick = (names) => Object.fromEntries(names.map((name) => [name, ENTRIES[name]]));
+
+/** `node:` built-ins stay imports; nothing else may be external (zero runtime dependencies). */
+const external = (id) => id.startsWith("node:");
+
+const onwarn = (warning, warn) => {
+  if (warning.code === "UNRESOLVED_IMPORT") {
+    throw new Error(`rollup: ${warning.message}`);
+  }
+  warn(warning);
+};
+
+// es2022 keeps class fields native (es2020 turns them into helpers that Deno's checker loses).
+const ts = () => esbuild({ target: "es2022", tsconfig: "tsconfig.json", sourceMap: false });
+
+// Matches package.json "sideEffects": false: importing a module does no work.
+const treeshake = { moduleSideEffects: false };
+
+export default [
+  // Browser ESM on its own: one self-contained file, so nothing it loads can pull in the frame
+  // codec or a `node:` module through a chunk shared with the Node entries.
+  {
+    input: pick(["index"]),
+    external,
+    onwarn,
+    treeshake,
+    plugins: [ts()],
+    output: { dir: "dist", format: "es", entryFileNames: "[name].js" },
+  },
+  // Node / Deno ESM: node.js and node-client.js share one copy of the built-in client class.
+  {
+    input: pick(["node", "deno", "node-client"]),
+    external,
+    onwarn,
+    treeshake,
+    plugins: [ts()],
+    output: {
+      dir: "dist",
+      format: "es",
+      entryFileNames: "[name].js",
+      chunkFileNames: "chunks/[name]-[hash].js",
+    },
+  },
+  {
+    input: pick(CJS_ENTRIES),
+    external,
+    onwarn,
+    treeshake,
+    plugins: [ts()],
+    output: {
+      dir: "dist",
+      format: "cjs",
+      exports: "named",
+      entryFileNames: "[name].cjs",
+      chunkFileNames: "chunks/[name]-[hash].cjs",
+    },
+  },
+  {
+    input: ENTRIES.index,
+    external,
+    onwarn,
+    treeshake,
+    plugins: [ts(), terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } })],
+    output: { file: "dist/resilient-ws.iife.min.js", format: "iife", name: "ResilientWS" },
+  },
+  {
+    input: ENTRIES,
+    external,
+    plugins: [dts({ tsconfig: "tsconfig.json" })],
+    output: { dir: "dist", format: "es", entryFileNames: "[name].d.ts", chunkFileNames: "chunks/[name]-[hash].d.ts" },
+  },
+  {
+    input: pick(CJS_ENTRIES),
+    external,
+    plugins: [dts({ tsconfig: "tsconfig.json" })],
+    output: { dir: "dist", format: "es", entryFileNames: "[name].d.cts", chunkFileNames: "chunks/[name]-[hash].d.cts" },
+  },
+];
