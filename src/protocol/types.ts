@@ -40,4 +40,11 @@ export interface DecoderOptions {
   maxFragments: number;
   /** RSV1 is allowed only when permessage-deflate was negotiated (RFC 7692 §6). */
   allowRsv1: boolean;
+  /**
+   * The owner promises never to modify a chunk after passing it to `push()` (true for Node socket
+   * chunks, false for a reused read buffer as with `Deno.Conn.read`). The decoder may then keep
+   * views of earlier chunks for fragmented messages instead of copying each fragment.
+   * @default false
+   */
+  retainChunks?: boolean;
 }

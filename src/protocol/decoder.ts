@@ -1,0 +1,360 @@
+/**
+ * RFC 6455 §5 frame decoder for the client side: a resumable state machine fed with arbitrary
+ * chunks of the byte stream, reporting complete messages and control frames to a FrameHandler.
+ */
+import { createError, type ResilientError } from "../errors.js";
+import { parseClosePayload } from "./close.js";
+import { MAX_CONTROL_PAYLOAD } from "./constants.js";
+import type { DecoderOptions, FrameHandler } from "./types.js";
+import { Utf8Validator } from "./utf8.js";
+
+const READ_HEADER = 0;
+const READ_LENGTH_16 = 1;
+const READ_LENGTH_64 = 2;
+const READ_PAYLOAD = 3;
+
+const EMPTY = new Uint8Array(0);
+
+export class FrameDecoder {
+  readonly #handler: FrameHandler;
+  readonly #maxPayload: number;
+  readonly #maxFragments: number;
+  readonly #allowRsv1: boolean;
+  readonly #retainChunks: boolean;
+  #closed = false;
+  /** True while a handler callback runs, to tell the owner's exceptions from our own. */
+  #inHandler = false;
+
+  #state = READ_HEADER;
+  /** The chunk being parsed and the read position in it; released when push() returns. */
+  #chunk: Uint8Array = EMPTY;
+  #pos = 0;
+  /** Header bytes that arrived split across chunks (at most the 8-byte extended length). */
+  readonly #scratch = new Uint8Array(8);
+  #scratchLength = 0;
+  /** Where take() left the bytes it gathered: the chunk itself, or the scratch buffer. */
+  #src: Uint8Array = EMPTY;
+  #srcPos = 0;
+
+  // The frame being read.
+  #fin = false;
+  #opcode = 0;
+  #payloadLength = 0;
+  /** Whether this frame's payload must be UTF-8 validated as it arrives. */
+  #validate = false;
+  /** Payload of a frame that spans chunks, filled as bytes arrive. */
+  #frameBuffer: Uint8Array | null = null;
+  #frameFilled = 0;
+
+  // The message being read (possibly across fragments, RFC 6455 §5.4).
+  /** Opcode of a fragmented message in progress, 0 when none. */
+  #messageOpcode = 0;
+  #messageText = false;
+  #messageCompressed = false;
+  #messageLength = 0;
+  #fragments: Uint8Array[] = [];
+  #fragmentCount = 0;
+  readonly #utf8 = new Utf8Validator();
+
+  constructor(handler: FrameHandler, options: DecoderOptions) {
+    this.#handler = handler;
+    this.#maxPayload = options.maxPayload;
+    this.#maxFragments = options.maxFragments;
+    this.#allowRsv1 = options.allowRsv1;
+    this.#retainChunks = options.retainChunks ?? false;
+  }
+
+  /** True after a close frame or a protocol error: further input is ignored. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Parse the next bytes of the stream. Never throws for any input: violations are reported
+   * through `onProtocolError`. An exception thrown by a handler callback propagates to the caller
+   * and stops the decoder (the stream position would otherwise be lost).
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.#chunk = chunk;
+    this.#pos = 0;
+    try {
+      this.#run();
+    } catch (error) {
+      if (this.#inHandler) {
+        this.#inHandler = false;
+        this.#stop();
+        throw error;
+      }
+      // Only reachable through an allocation failure or a bug: still never throw.
+      this.#fail(createError("ERR_PROTOCOL", `Frame decoder failure: ${String(error)}`, 1011, error));
+    } finally {
+      // Do not pin the owner's chunk between calls.
+      this.#chunk = EMPTY;
+      this.#src = EMPTY;
+    }
+  }
+
+  #run(): void {
+    while (!this.#closed) {
+      let progressed: boolean;
+      switch (this.#state) {
+        case READ_HEADER:
+          progressed = this.#readHeader();
+          break;
+        case READ_LENGTH_16:
+          progressed = this.#readLength16();
+          break;
+        case READ_LENGTH_64:
+          progressed = this.#readLength64();
+          break;
+        default:
+          progressed = this.#readPayload();
+      }
+      if (!progressed) return;
+    }
+  }
+
+  /** Gather `n` header bytes into #src at #srcPos; false when the chunk ran out first. */
+  #take(n: number): boolean {
+    const chunk = this.#chunk;
+    const available = chunk.length - this.#pos;
+    if (this.#scratchLength === 0 && available >= n) {
+      this.#src = chunk;
+      this.#srcPos = this.#pos;
+      this.#pos += n;
+      return true;
+    }
+    const scratch = this.#scratch;
+    while (this.#scratchLength < n && this.#pos < chunk.length) scratch[this.#scratchLength++] = chunk[this.#pos++]!;
+    if (this.#scratchLength < n) return false;
+    this.#src = scratch;
+    this.#srcPos = 0;
+    this.#scratchLength = 0;
+    return true;
+  }
+
+  #readHeader(): boolean {
+    if (!this.#take(2)) return false;
+    const b0 = this.#src[this.#srcPos]!;
+    const b1 = this.#src[this.#srcPos + 1]!;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const length7 = b1 & 0x7f;
+
+    // RFC 6455 §5.2: RSV2/RSV3 must be 0 without an extension defining them.
+    if ((b0 & 0x30) !== 0) return this.#protocolError("RSV2 and RSV3 must be clear");
+    // RFC 6455 §5.1: a client must close the connection on a masked frame from the server.
+    if ((b1 & 0x80) !== 0) return this.#protocolError("Server frames must not be masked");
+
+    if (opcode >= 0x8) {
+      // RFC 6455 §5.2: opcodes 0xB-0xF are reserved for further control frames.
+      if (opcode > 0xa) return this.#protocolError(`Reserved opcode 0x${opcode.toString(16)}`);
+      // RFC 6455 §5.5: control frames must not be fragmented and carry at most 125 bytes.
+      if (!fin) return this.#protocolError("Control frames must not be fragmented");
+      if (length7 > MAX_CONTROL_PAYLOAD) return this.#protocolError("Control frame payload exceeds 125 bytes");
+      // RFC 7692 §6: RSV1 only ever marks a data message as compressed.
+      if (rsv1) return this.#protocolError("RSV1 must be clear on control frames");
+      this.#validate = false;
+    } else if (opcode === 0x0) {
+      // RFC 6455 §5.4: a continuation frame needs a fragmented message in progress.
+      if (this.#messageOpcode === 0) return this.#protocolError("Continuation frame without a message to continue");
+      // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
+      if (rsv1) return this.#protocolError("RSV1 must be clear on continuation frames");
+      this.#validate = this.#messageText && !this.#messageCompressed;
+    } else if (opcode <= 0x2) {
+      // RFC 6455 §5.4: fragments of one message must not be interleaved with another message.
+      if (this.#messageOpcode !== 0) return this.#protocolError("New data frame inside a fragmented message");
+      // RFC 6455 §5.2 / RFC 7692 §6: RSV1 only when permessage-deflate was negotiated.
+      if (rsv1 && !this.#allowRsv1) return this.#protocolError("RSV1 must be clear");
+      this.#messageText = opcode === 0x1;
+      this.#messageCompressed = rsv1;
+      if (!fin) this.#messageOpcode = opcode;
+      this.#validate = this.#messageText && !rsv1;
+    } else {
+      // RFC 6455 §5.2: opcodes 0x3-0x7 are reserved for further data frames.
+      return this.#protocolError(`Reserved opcode 0x${opcode.toString(16)}`);
+    }
+
+    this.#fin = fin;
+    this.#opcode = opcode;
+    if (length7 === 126) {
+      this.#state = READ_LENGTH_16;
+      return true;
+    }
+    if (length7 === 127) {
+      this.#state = READ_LENGTH_64;
+      return true;
+    }
+    return this.#startPayload(length7);
+  }
+
+  #readLength16(): boolean {
+    if (!this.#take(2)) return false;
+    return this.#startPayload((this.#src[this.#srcPos]! << 8) | this.#src[this.#srcPos + 1]!);
+  }
+
+  #readLength64(): boolean {
+    if (!this.#take(8)) return false;
+    const s = this.#src;
+    const p = this.#srcPos;
+    const high = ((s[p]! << 24) | (s[p + 1]! << 16) | (s[p + 2]! << 8) | s[p + 3]!) >>> 0;
+    const low = ((s[p + 4]! << 24) | (s[p + 5]! << 16) | (s[p + 6]! << 8) | s[p + 7]!) >>> 0;
+    // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
+    if (high >= 0x80000000) return this.#protocolError("64-bit payload length has its most significant bit set");
+    // Beyond 2^53 a length is not a safe JS integer; no limit could allow it anyway.
+    if (high > 0x1fffff) return this.#tooBig(Number.MAX_SAFE_INTEGER);
+    return this.#startPayload(high * 0x100000000 + low);
+  }
+
+  #startPayload(length: number): boolean {
+    if (this.#opcode < 0x8) {
+      const total = this.#messageLength + length;
+      if (total > this.#maxPayload) return this.#tooBig(total);
+      if (this.#messageOpcode !== 0 && ++this.#fragmentCount > this.#maxFragments) {
+        this.#fail(createError("ERR_PAYLOAD_TOO_BIG", `Message has more than ${this.#maxFragments} fragments`, 1009));
+        return false;
+      }
+    }
+    this.#payloadLength = length;
+    this.#state = READ_PAYLOAD;
+    return true;
+  }
+
+  #readPayload(): boolean {
+    const length = this.#payloadLength;
+    const chunk = this.#chunk;
+    let buffer = this.#frameBuffer;
+    if (buffer === null) {
+      const available = chunk.length - this.#pos;
+      if (available >= length) {
+        // The whole payload is in this chunk: hand out a view, no copy.
+        const view = chunk.subarray(this.#pos, this.#pos + length);
+        this.#pos += length;
+        this.#state = READ_HEADER;
+        return this.#frame(view, false, false);
+      }
+      if (available === 0) return false;
+      // The frame spans chunks: gather it in one buffer of its final size.
+      buffer = this.#frameBuffer = new Uint8Array(length);
+      this.#frameFilled = 0;
+    }
+    const n = Math.min(length - this.#frameFilled, chunk.length - this.#pos);
+    const piece = chunk.subarray(this.#pos, this.#pos + n);
+    buffer.set(piece, this.#frameFilled);
+    this.#frameFilled += n;
+    this.#pos += n;
+    // RFC 6455 §8.1: fail as soon as the received part of a text payload cannot be UTF-8.
+    if (this.#validate && !this.#utf8.push(piece, false)) return this.#invalidUtf8();
+    if (this.#frameFilled < length) return false;
+    this.#frameBuffer = null;
+    this.#state = READ_HEADER;
+    return this.#frame(buffer, true, true);
+  }
+
+  /**
+   * A complete frame. `owned`: the payload is our own buffer, not a view of the chunk;
+   * `validated`: its UTF-8 was already checked as it arrived.
+   */
+  #frame(payload: Uint8Array, owned: boolean, validated: boolean): boolean {
+    const opcode = this.#opcode;
+    if (opcode >= 0x8) return this.#controlFrame(opcode, payload);
+
+    const fin = this.#fin;
+    if (this.#validate) {
+      // RFC 6455 §5.6/§8.1: text must be UTF-8; a sequence may continue in the next fragment,
+      // but must be complete at the end of the message.
+      const ok = validated ? !fin || this.#utf8.push(EMPTY, true) : this.#utf8.push(payload, fin);
+      if (!ok) return this.#invalidUtf8();
+    }
+
+    if (opcode !== 0x0 && fin) {
+      // Unfragmented: the common case, delivered as is.
+      this.#inHandler = true;
+      this.#handler.onMessage(payload, this.#messageText, this.#messageCompressed);
+      this.#inHandler = false;
+      return true;
+    }
+
+    // A fragment: keep it until the final one arrives, copied unless the chunk may be kept.
+    const keep = owned || this.#retainChunks || payload.length === 0 ? payload : payload.slice();
+    this.#fragments.push(keep);
+    this.#messageLength += keep.length;
+    if (!fin) return true;
+
+    const message = concat(this.#fragments, this.#messageLength);
+    const isText = this.#messageText;
+    const compressed = this.#messageCompressed;
+    this.#messageOpcode = 0;
+    this.#messageLength = 0;
+    this.#fragments = [];
+    this.#fragmentCount = 0;
+    this.#inHandler = true;
+    this.#handler.onMessage(message, isText, compressed);
+    this.#inHandler = false;
+    return true;
+  }
+
+  #controlFrame(opcode: number, payload: Uint8Array): boolean {
+    if (opcode === 0x8) {
+      const parsed = parseClosePayload(payload);
+      if (parsed instanceof Error) {
+        this.#fail(parsed);
+        return false;
+      }
+      // RFC 6455 §5.5.1: nothing follows a close frame; ignore whatever else arrives.
+      this.#stop();
+      this.#inHandler = true;
+      this.#handler.onClose(parsed.code, parsed.reason);
+      this.#inHandler = false;
+      return false;
+    }
+    this.#inHandler = true;
+    if (opcode === 0x9) this.#handler.onPing(payload);
+    else this.#handler.onPong(payload);
+    this.#inHandler = false;
+    return true;
+  }
+
+  #protocolError(message: string): boolean {
+    this.#fail(createError("ERR_PROTOCOL", `${message} (RFC 6455 §5)`, 1002));
+    return false;
+  }
+
+  #invalidUtf8(): boolean {
+    this.#fail(createError("ERR_INVALID_UTF8", "Invalid UTF-8 in text message", 1007));
+    return false;
+  }
+
+  #tooBig(size: number): boolean {
+    this.#fail(createError("ERR_PAYLOAD_TOO_BIG", `Message of ${size} bytes exceeds maxPayload ${this.#maxPayload}`, 1009));
+    return false;
+  }
+
+  /** Stop for good and drop buffered message data. */
+  #stop(): void {
+    this.#closed = true;
+    this.#fragments = [];
+    this.#frameBuffer = null;
+    this.#utf8.reset();
+  }
+
+  #fail(error: ResilientError): void {
+    this.#stop();
+    this.#inHandler = true;
+    this.#handler.onProtocolError(error);
+    this.#inHandler = false;
+  }
+}
+
+function concat(pieces: Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
