@@ -1,0 +1,112 @@
+// Small assertion and event helpers for the browser tests (no assertion library is installed, and
+// these few keep failure messages specific).
+import { executeServerCommand } from "@web/test-runner-commands";
+
+export type Received = { text: string } | { binary: number[] };
+
+export const server = {
+  url: (path: string) => executeServerCommand<string, undefined>("ws:url").then((base) => `${base}${path}`),
+  drop: () => executeServerCommand<number, undefined>("ws:drop"),
+  mute: () => executeServerCommand<number, undefined>("ws:mute"),
+  stop: () => executeServerCommand<boolean, undefined>("ws:stop"),
+  start: () => executeServerCommand<boolean, undefined>("ws:start"),
+  received: (path: string) => executeServerCommand<Received[], { path: string }>("ws:received", { path }),
+  connections: (path: string) => executeServerCommand<number, { path: string }>("ws:connections", { path }),
+  send: (path: string, text: string) => executeServerCommand<number, { path: string; text: string }>("ws:send", { path, text }),
+  setOnline: (online: boolean) => executeServerCommand<boolean, { online: boolean }>("net:online", { online }),
+};
+
+let counter = 0;
+/** A URL path of its own for each test, so server-side logs never mix tests. */
+export function uniquePath(name: string): string {
+  counter += 1;
+  return `/${name}-${counter}-${Date.now()}`;
+}
+
+export class AssertionError extends Error {
+  override name = "AssertionError";
+}
+
+export function ok(value: unknown, message: string): asserts value {
+  if (!value) throw new AssertionError(message);
+}
+
+export function equal<T>(actual: T, expected: T, message = "values differ"): void {
+  if (!Object.is(actual, expected)) {
+    throw new AssertionError(`${message}: expected ${String(expected)}, got ${String(actual)}`);
+  }
+}
+
+export function deepEqual(actual: unknown, expected: unknown, message = "values differ"): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new AssertionError(`${message}:\n  expected ${e}\n  got      ${a}`);
+}
+
+interface EventSource {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+}
+
+/**
+ * Resolves with the first `type` event for which `accept` holds; rejects after `timeoutMs` with a
+ * message naming what was awaited (a bound, not a sleep: it resolves as soon as the event fires).
+ */
+export function nextEvent<E extends Event = Event>(
+  target: EventSource,
+  type: string,
+  timeoutMs = 5_000,
+  accept: (event: E) => boolean = () => true,
+): Promise<E> {
+  return new Promise<E>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      target.removeEventListener(type, listener);
+      reject(new AssertionError(`no "${type}" event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (event: Event) => {
+      if (!accept(event as E)) return;
+      clearTimeout(timer);
+      target.removeEventListener(type, listener);
+      resolve(event as E);
+    };
+    target.addEventListener(type, listener);
+  });
+}
+
+/** Collects `count` events of `type` (in order) or rejects after `timeoutMs`. */
+export function collectEvents<E extends Event = Event>(
+  target: EventSource,
+  type: string,
+  count: number,
+  timeoutMs = 5_000,
+): Promise<E[]> {
+  const events: E[] = [];
+  return new Promise<E[]>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      target.removeEventListener(type, listener);
+      reject(new AssertionError(`only ${events.length} of ${count} "${type}" events within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (event: Event) => {
+      events.push(event as E);
+      if (events.length < count) return;
+      clearTimeout(timer);
+      target.removeEventListener(type, listener);
+      resolve(events);
+    };
+    target.addEventListener(type, listener);
+  });
+}
+
+/** Polls the server (a separate process) until `check` passes or `timeoutMs` elapses. */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let value = await read();
+  while (!check(value)) {
+    if (performance.now() > deadline) {
+      throw new AssertionError(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    value = await read();
+  }
+  return value;
+}

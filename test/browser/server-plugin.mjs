@@ -1,0 +1,195 @@
+// A web-test-runner plugin that owns real `ws` servers for the browser tests and lets a test drive
+// them through `executeServerCommand` (from @web/test-runner-commands):
+//
+//   ws:url       → "ws://127.0.0.1:PORT"   (the first call starts this test file's server, port 0)
+//   ws:drop      → terminate every connection (an abrupt network drop: no close frame)
+//   ws:stop      → close the server: connections terminated, port no longer listening
+//   ws:start     → listen again on the same port
+//   ws:mute      → the current connections stop answering and never close (a half-open link)
+//   ws:received  → { path } → every message the server received on that path, in order
+//   ws:connections → { path } → how many connections were accepted on that path
+//   ws:send      → { path, text } → send raw text to every open connection on that path
+//   net:online   → { online } → CDP Network.overrideNetworkState: flips navigator.onLine and fires
+//                  the window's offline/online events (page.setOfflineMode would also cut the
+//                  runner's own connection to the page)
+//
+// Every test file (runner session) gets its own server, so files can run in parallel without one
+// file's stop/drop disturbing another. Tests isolate from each other by connecting on their own
+// URL path. The server echoes every message back as it came (text as text, binary as binary),
+// except the application heartbeat: the text `{"type":"ping"}` is answered with `{"type":"pong"}`.
+import { createServer } from "node:http";
+import { WebSocketServer } from "ws";
+
+export const HEARTBEAT_PING = '{"type":"ping"}';
+export const HEARTBEAT_PONG = '{"type":"pong"}';
+
+class TestServer {
+  /** @type {import("node:http").Server | undefined} */
+  http;
+  /** @type {WebSocketServer | undefined} */
+  wss;
+  port = 0;
+  /** @type {Map<string, Array<{ text: string } | { binary: number[] }>>} */
+  received = new Map();
+  /** @type {Map<string, number>} */
+  connections = new Map();
+  /** @type {WeakSet<import("ws").WebSocket>} */
+  muted = new WeakSet();
+  /** @type {WeakMap<import("ws").WebSocket, string>} */
+  paths = new WeakMap();
+
+  async start() {
+    if (this.http) return this.port;
+    const http = createServer((_req, res) => res.writeHead(426).end());
+    const wss = new WebSocketServer({ server: http });
+    wss.on("connection", (socket, request) => this.#accept(socket, request.url ?? "/"));
+    await new Promise((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(this.port, "127.0.0.1", () => resolve(undefined));
+    });
+    const address = http.address();
+    if (address === null || typeof address === "string") throw new Error("server has no port");
+    this.port = address.port;
+    this.http = http;
+    this.wss = wss;
+    return this.port;
+  }
+
+  #accept(socket, path) {
+    this.connections.set(path, (this.connections.get(path) ?? 0) + 1);
+    this.paths.set(socket, path);
+    socket.on("error", () => {});
+    socket.on("message", (data, isBinary) => {
+      const log = this.received.get(path) ?? [];
+      this.received.set(path, log);
+      if (isBinary) {
+        log.push({ binary: [...new Uint8Array(toBuffer(data))] });
+      } else {
+        log.push({ text: toBuffer(data).toString("utf8") });
+      }
+      if (this.muted.has(socket)) return;
+      if (!isBinary && toBuffer(data).toString("utf8") === HEARTBEAT_PING) {
+        socket.send(HEARTBEAT_PONG);
+        return;
+      }
+      socket.send(data, { binary: isBinary });
+    });
+  }
+
+  drop() {
+    const count = this.wss ? this.wss.clients.size : 0;
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    return count;
+  }
+
+  send(path, text) {
+    let count = 0;
+    for (const client of this.wss?.clients ?? []) {
+      if (this.paths.get(client) !== path) continue;
+      client.send(text);
+      count += 1;
+    }
+    return count;
+  }
+
+  mute() {
+    for (const client of this.wss?.clients ?? []) this.muted.add(client);
+    return this.wss ? this.wss.clients.size : 0;
+  }
+
+  async stop() {
+    const { http, wss } = this;
+    if (!http || !wss) return true;
+    this.http = undefined;
+    this.wss = undefined;
+    for (const client of wss.clients) client.terminate();
+    await new Promise((resolve) => wss.close(() => resolve(undefined)));
+    http.closeAllConnections();
+    await new Promise((resolve) => http.close(() => resolve(undefined)));
+    return true;
+  }
+}
+
+/** @param {Buffer | ArrayBuffer | Buffer[]} data */
+function toBuffer(data) {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return data;
+}
+
+export function wsServerPlugin() {
+  /** @type {Map<string, TestServer>} */
+  const servers = new Map();
+  /** @type {Map<string, Promise<import("puppeteer-core").CDPSession>>} */
+  const cdpSessions = new Map();
+
+  const serverFor = (session) => {
+    const key = session.testFile;
+    let server = servers.get(key);
+    if (!server) {
+      server = new TestServer();
+      servers.set(key, server);
+    }
+    return server;
+  };
+
+  const cdpFor = (session) => {
+    let cdp = cdpSessions.get(session.id);
+    if (!cdp) {
+      const page = session.browser.getPage(session.id);
+      cdp = page.createCDPSession().then(async (client) => {
+        await client.send("Network.enable");
+        return client;
+      });
+      cdpSessions.set(session.id, cdp);
+    }
+    return cdp;
+  };
+
+  return {
+    name: "resilient-ws-test-server",
+
+    async serverStop() {
+      await Promise.all([...servers.values()].map((server) => server.stop()));
+      servers.clear();
+    },
+
+    async executeCommand({ command, payload, session }) {
+      if (!command.startsWith("ws:") && !command.startsWith("net:")) return undefined;
+      const server = serverFor(session);
+      switch (command) {
+        case "ws:url":
+          // Only the first call starts the server: asking for the URL must not undo a ws:stop.
+          if (server.port === 0) await server.start();
+          return `ws://127.0.0.1:${server.port}`;
+        case "ws:drop":
+          return server.drop();
+        case "ws:mute":
+          return server.mute();
+        case "ws:stop":
+          return server.stop();
+        case "ws:start":
+          await server.start();
+          return true;
+        case "ws:received":
+          return server.received.get(payload.path) ?? [];
+        case "ws:send":
+          return server.send(payload.path, payload.text);
+        case "ws:connections":
+          return server.connections.get(payload.path) ?? 0;
+        case "net:online": {
+          const cdp = await cdpFor(session);
+          await cdp.send("Network.overrideNetworkState", {
+            offline: !payload.online,
+            latency: 0,
+            downloadThroughput: -1,
+            uploadThroughput: -1,
+          });
+          return true;
+        }
+        default:
+          throw new Error(`unknown test server command ${command}`);
+      }
+    },
+  };
+}
