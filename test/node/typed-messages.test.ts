@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { MessageStream, type MessageSubscribe, type MessagesOptions } from "../../src/client/messages.js";
+import { isResilientError } from "../../src/errors.js";
+
+/** A source the test drives by hand. */
+function source<T>() {
+  let push: ((m: T) => void) | undefined;
+  let end: (() => void) | undefined;
+  let subscribed = 0;
+  const subscribe: MessageSubscribe<T> = (p, e) => {
+    push = p;
+    end = e;
+    subscribed++;
+    return () => subscribed--;
+  };
+  return {
+    subscribe,
+    push: (m: T) => push?.(m),
+    end: () => end?.(),
+    get subscribed() {
+      return subscribed;
+    },
+  };
+}
+
+function stream<T>(options?: MessagesOptions<T>) {
+  const src = source<T>();
+  return { src, messages: new MessageStream<T>(src.subscribe, options) };
+}
+
+describe("MessageStream", () => {
+  it("delivers messages in order, buffered or awaited, and ends when the source ends", async () => {
+    const { src, messages } = stream<number>();
+    src.push(1);
+    src.push(2);
+    const seen: number[] = [];
+    const loop = (async () => {
+      for await (const m of messages) seen.push(m);
+    })();
+    await Promise.resolve();
+    src.push(3);
+    src.end();
+    await loop;
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.equal(src.subscribed, 0, "unsubscribed when the source ended");
+  });
+
+  it("buffered messages are still delivered after the source ends", async () => {
+    const { src, messages } = stream<string>();
+    src.push("a");
+    src.end();
+    src.push("after end");
+    const seen: string[] = [];
+    for await (const m of messages) seen.push(m);
+    assert.deepEqual(seen, ["a"]);
+  });
+
+  it("break unsubscribes", async () => {
+    const { src, messages } = stream<number>();
+    src.push(1);
+    src.push(2);
+    for await (const m of messages) {
+      assert.equal(m, 1);
+      break;
+    }
+    assert.equal(src.subscribed, 0);
+    assert.deepEqual(await messages.next(), { value: undefined, done: true });
+  });
+
+  it('drop-oldest (default) keeps the newest bufferSize messages and reports each drop', async () => {
+    const dropped: number[] = [];
+    const { src, messages } = stream<number>({ bufferSize: 3, ondrop: (m) => dropped.push(m) });
+    for (let i = 1; i <= 5; i++) src.push(i);
+    src.end();
+    const seen: number[] = [];
+    for await (const m of messages) seen.push(m);
+    assert.deepEqual(seen, [3, 4, 5]);
+    assert.deepEqual(dropped, [1, 2]);
+    assert.equal(messages.dropped, 2);
+  });
+
+  it("drop-newest keeps the oldest", async () => {
+    const { src, messages } = stream<number>({ bufferSize: 2, overflow: "drop-newest" });
+    for (let i = 1; i <= 4; i++) src.push(i);
+    src.end();
+    const seen: number[] = [];
+    for await (const m of messages) seen.push(m);
+    assert.deepEqual(seen, [1, 2]);
+    assert.equal(messages.dropped, 2);
+  });
+
+  it('overflow "error" delivers the buffer, then throws ERR_QUEUE_FULL and stops listening', async () => {
+    const { src, messages } = stream<number>({ bufferSize: 2, overflow: "error" });
+    for (let i = 1; i <= 3; i++) src.push(i);
+    assert.equal(src.subscribed, 0);
+    const seen: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const m of messages) seen.push(m);
+      })(),
+      (error) => isResilientError(error) && error.code === "ERR_QUEUE_FULL" && error.cause === 3,
+    );
+    assert.deepEqual(seen, [1, 2]);
+    assert.deepEqual(await messages.next(), { value: undefined, done: true });
+  });
+
+  it("abort ends a waiting loop at once and discards the buffer", async () => {
+    const controller = new AbortController();
+    const { src, messages } = stream<number>({ signal: controller.signal });
+    const seen: number[] = [];
+    const loop = (async () => {
+      for await (const m of messages) {
+        seen.push(m);
+        controller.abort();
+      }
+    })();
+    await Promise.resolve();
+    src.push(1);
+    src.push(2);
+    await loop;
+    assert.deepEqual(seen, [1]);
+    assert.equal(src.subscribed, 0);
+  });
+
+  it("an already aborted signal never subscribes", async () => {
+    const src = source<number>();
+    const messages = new MessageStream<number>(src.subscribe, { signal: AbortSignal.abort() });
+    assert.equal(src.subscribed, 0);
+    assert.deepEqual(await messages.next(), { value: undefined, done: true });
+  });
+
+  it("a source that ends inside subscribe (client already closed) ends the stream", async () => {
+    let unsubscribed = false;
+    const messages = new MessageStream<number>((_push, end) => {
+      end();
+      return () => (unsubscribed = true);
+    });
+    assert.equal(unsubscribed, true);
+    assert.deepEqual(await messages.next(), { value: undefined, done: true });
+  });
+
+  it("keeps order across buffer compaction with a slow consumer", async () => {
+    const { src, messages } = stream<number>({ bufferSize: 500 });
+    const seen: number[] = [];
+    let pushed = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 50; i++) src.push(pushed++);
+      for (let i = 0; i < 30; i++) seen.push((await messages.next()).value as number);
+    }
+    src.end();
+    for await (const m of messages) seen.push(m);
+    assert.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => i));
+  });
+
+  it("rejects a bufferSize below 1", () => {
+    assert.throws(() => stream({ bufferSize: 0 }), { code: "ERR_INVALID_ARGUMENT" });
+  });
+});

@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Requests, type RequestClock } from "../../src/client/request.js";
+import { isResilientError, type ErrorCode } from "../../src/errors.js";
+
+type Out = { op: string; id?: string | number };
+type In = { type: "reply"; id: number; result: string } | { type: "push"; id: number };
+
+/** Manual clock: timers fire only when the test advances time. */
+function fakeClock(): RequestClock & { advance(ms: number): void; readonly timers: number } {
+  let now = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  let next = 0;
+  return {
+    setTimeout(fn, ms) {
+      timers.set(++next, { at: now + ms, fn });
+      return next;
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number);
+    },
+    advance(ms) {
+      now += ms;
+      for (const [id, timer] of [...timers]) {
+        if (timer.at <= now) {
+          timers.delete(id);
+          timer.fn();
+        }
+      }
+    },
+    get timers() {
+      return timers.size;
+    },
+  };
+}
+
+function setup(options: { resend?: boolean; timeout?: number } = {}) {
+  const sent: Out[] = [];
+  const clock = fakeClock();
+  const requests = new Requests<In, Out>(
+    {
+      setId: (msg, id) => ({ ...msg, id }),
+      getId: (msg) => (msg.type === "reply" ? msg.id : undefined),
+      ...options,
+    },
+    (msg) => sent.push(msg),
+    clock,
+  );
+  return { sent, clock, requests };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isResilientError(error), `ResilientError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return error;
+  }
+  assert.fail(`expected rejection with ${code}`);
+}
+
+describe("Requests", () => {
+  it("sends with a fresh id and resolves with the matching reply, which is consumed", async () => {
+    const { sent, requests } = setup();
+    requests.opened();
+    const a = requests.request({ op: "a" });
+    const b = requests.request({ op: "b" });
+    assert.deepEqual(sent, [{ op: "a", id: 1 }, { op: "b", id: 2 }]);
+    assert.equal(requests.match({ type: "reply", id: 2, result: "B" }), true);
+    assert.equal(requests.match({ type: "reply", id: 1, result: "A" }), true);
+    assert.deepEqual(await a, { type: "reply", id: 1, result: "A" });
+    assert.deepEqual(await b, { type: "reply", id: 2, result: "B" });
+    assert.equal(requests.size, 0);
+  });
+
+  it("messages that are not replies, or replies to unknown ids, are not consumed", () => {
+    const { requests } = setup();
+    requests.opened();
+    void requests.request({ op: "a" });
+    assert.equal(requests.match({ type: "push", id: 1 }), false);
+    assert.equal(requests.match({ type: "reply", id: 99, result: "?" }), false);
+    assert.equal(requests.size, 1);
+  });
+
+  it("a getId that throws on a message means: not a reply", () => {
+    const requests = new Requests<unknown, Out>(
+      { setId: (m, id) => ({ ...m, id }), getId: (m) => (m as { id: number }).id },
+      () => undefined,
+    );
+    assert.equal(requests.match(null), false);
+  });
+
+  it("a duplicate reply is matched once and swallowed (not delivered as a message)", async () => {
+    const { requests } = setup();
+    requests.opened();
+    const p = requests.request({ op: "a" });
+    assert.equal(requests.match({ type: "reply", id: 1, result: "first" }), true);
+    assert.equal(requests.match({ type: "reply", id: 1, result: "second" }), true);
+    assert.equal((await p).type, "reply");
+    assert.equal(((await p) as { result: string }).result, "first");
+  });
+
+  it("times out with ERR_REQUEST_TIMEOUT and clears its timer on reply", async () => {
+    const { clock, requests } = setup({ timeout: 1000 });
+    requests.opened();
+    const slow = requests.request({ op: "slow" });
+    const fast = requests.request({ op: "fast" }, { timeout: 5000 });
+    clock.advance(999);
+    assert.equal(requests.size, 2);
+    clock.advance(1);
+    const error = await rejectsWith(slow, "ERR_REQUEST_TIMEOUT");
+    assert.match(error.message, /request 1: no reply within 1000 ms/);
+    requests.match({ type: "reply", id: 2, result: "ok" });
+    await fast;
+    assert.equal(clock.timers, 0);
+    // The late reply to the timed-out request is swallowed, not delivered as an ordinary message.
+    assert.equal(requests.match({ type: "reply", id: 1, result: "late" }), true);
+  });
+
+  it("abort rejects with ERR_ABORTED carrying the reason; an aborted signal rejects before sending", async () => {
+    const { sent, clock, requests } = setup();
+    requests.opened();
+    const controller = new AbortController();
+    const p = requests.request({ op: "a" }, { signal: controller.signal });
+    controller.abort("user left");
+    const error = await rejectsWith(p, "ERR_ABORTED");
+    assert.equal(error.cause, "user left");
+    assert.equal(clock.timers, 0);
+    await rejectsWith(requests.request({ op: "b" }, { signal: AbortSignal.abort() }), "ERR_ABORTED");
+    assert.equal(sent.length, 1);
+  });
+
+  it("re-sends a pending request once on the next connection, same id, and matches one reply", async () => {
+    const { sent, requests } = setup();
+    requests.opened();
+    const p = requests.request({ op: "a" });
+    requests.disconnected();
+    assert.equal(sent.length, 1);
+    requests.opened();
+    assert.deepEqual(sent, [{ op: "a", id: 1 }, { op: "a", id: 1 }]);
+    requests.match({ type: "reply", id: 1, result: "A" });
+    assert.equal(((await p) as { result: string }).result, "A");
+    requests.disconnected();
+    requests.opened();
+    assert.equal(sent.length, 2, "settled requests are not re-sent");
+  });
+
+  it("a request made while disconnected (queued by the client) is not sent twice when the link opens", () => {
+    const { sent, requests } = setup();
+    void requests.request({ op: "early" });
+    assert.equal(sent.length, 1); // handed to the client, which queues it and flushes on open
+    requests.opened();
+    assert.equal(sent.length, 1);
+    requests.disconnected();
+    void requests.request({ op: "during-outage" });
+    requests.opened();
+    assert.deepEqual(sent.map((m) => m.op), ["early", "during-outage", "early"]);
+  });
+
+  it("resend: false rejects with ERR_CONNECTION when its connection is lost", async () => {
+    const { sent, requests } = setup({ resend: false });
+    requests.opened();
+    const p = requests.request({ op: "pay" });
+    const q = requests.request({ op: "read" }, { resend: true });
+    requests.disconnected();
+    await rejectsWith(p, "ERR_CONNECTION");
+    requests.opened();
+    assert.deepEqual(sent.map((m) => m.op), ["pay", "read", "read"]);
+    requests.match({ type: "reply", id: 2, result: "r" });
+    await q;
+  });
+
+  it("final close rejects pending and later requests with ERR_CLOSED", async () => {
+    const { clock, requests } = setup();
+    requests.opened();
+    const p = requests.request({ op: "a" });
+    requests.closed();
+    await rejectsWith(p, "ERR_CLOSED");
+    await rejectsWith(requests.request({ op: "b" }), "ERR_CLOSED");
+    assert.equal(clock.timers, 0);
+  });
+
+  it("a send that throws rejects the request with that error", async () => {
+    const requests = new Requests<In, Out>(
+      { setId: (m, id) => ({ ...m, id }), getId: (m) => m.id },
+      () => {
+        throw new Error("queue full");
+      },
+    );
+    const error = await rejectsWith(requests.request({ op: "a" }), "ERR_INVALID_STATE");
+    assert.match(error.message, /queue full/);
+  });
+
+  it("uses nextId and compares ids as strings", async () => {
+    let n = 0;
+    const requests = new Requests<{ id: string }, Out>(
+      { setId: (m, id) => ({ ...m, id }), getId: (m) => m.id, nextId: () => 10 + n++ },
+      () => undefined,
+    );
+    requests.opened();
+    const p = requests.request({ op: "a" });
+    assert.equal(requests.match({ id: "10" }), true);
+    assert.deepEqual(await p, { id: "10" });
+  });
+});
