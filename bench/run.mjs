@@ -1,0 +1,212 @@
+// Benchmark: resilient-ws/node vs ws (+bufferutil) vs undici's WebSocket, with node:net as the
+// ceiling. The server is a `ws` server in a child process; every client library runs in its own
+// child process; runs alternate between libraries (rotating the order every repetition) and the
+// report gives medians of several repetitions and ratios of medians.
+//
+//   node bench/run.mjs [--quick] [--reps=N] [--clients=ours,ws,undici,ws-native]
+//                      [--only=echo1,echo64,send1m,recv1m,tiny,frag,memory] [--src] [--json=file]
+//                      [--plain-server] [--connections=1000]
+import { fork } from "node:child_process";
+import os from "node:os";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { LABELS, oursEntry } from "./clients.mjs";
+import { MIB } from "./frames.mjs";
+import { median, spread, fmtNum, fmtRatio, fmtPct, table } from "./stats.mjs";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => {
+  const [k, v] = a.replace(/^--/, "").split("=");
+  return [k, v ?? true];
+}));
+const quick = Boolean(args.quick);
+const reps = Number(args.reps ?? (quick ? 3 : 5));
+const D = quick ? 300 : 1000;
+const memConnections = Number(args.connections ?? 1000);
+const memReps = quick ? 1 : 3;
+const plain = args["plain-server"] ? "-ws" : "";
+
+const ours = oursEntry(Boolean(args.src));
+const wanted = String(args.clients ?? "ours,ws,undici").split(",");
+const clients = wanted.filter((c) => c !== "ours" || ours.path);
+const notes = [];
+if (wanted.includes("ours") && !ours.path) notes.push("resilient-ws/node: no dist/node-client.js or src/node-client.ts yet, column omitted");
+
+const WORKLOADS = [
+  { key: "echo1", title: "echo 64 B, 1 in flight", unit: "round trips/s", type: "pingpong", path: `/echo${plain}`, bytes: 64, inflight: 1, durationMs: D, target: 1.0 },
+  { key: "echo64", title: "echo 64 B, 64 in flight", unit: "round trips/s", type: "pingpong", path: `/echo${plain}`, bytes: 64, inflight: 64, durationMs: D, target: 1.2 },
+  { key: "send1m", title: "send 1 MiB binary (4 in flight)", unit: "MiB/s", type: "pingpong", path: `/sink${plain}`, bytes: MIB, inflight: 4, durationMs: D, target: 1.0,
+    raw: { type: "raw-send", inflight: 4, durationMs: D } },
+  { key: "recv1m", title: "receive 1 MiB binary", unit: "MiB/s", type: "receive", kind: "big", count: quick ? 128 : 512, target: 1.0,
+    raw: { type: "raw-receive", count: quick ? 128 : 512 } },
+  { key: "tiny", title: "receive 16 B text messages", unit: "messages/s", type: "receive", kind: "tiny", count: quick ? 200_000 : 1_000_000, target: 1.0 },
+  { key: "frag", title: "receive 1 KiB text in 16 fragments", unit: "messages/s", type: "receive", kind: "frag", count: quick ? 20_000 : 100_000, target: 1.2 },
+];
+const only = args.only ? String(args.only).split(",") : null;
+const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key));
+const doMemory = !only || only.includes("memory");
+
+// ---------------------------------------------------------------------------------------------
+let nextId = 1;
+function request(child, msg, type) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    const onMsg = (m) => {
+      if (m?.type === type && m.id === id) {
+        child.off("message", onMsg);
+        child.off("exit", onExit);
+        resolve(m);
+      }
+    };
+    const onExit = (code) => reject(new Error(`child exited (${code}) during ${msg.type}`));
+    child.on("message", onMsg);
+    child.once("exit", onExit);
+    child.send({ ...msg, id });
+  });
+}
+
+function spawn(script, argv = [], execArgv = []) {
+  const child = fork(`${here}${script}`, argv, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const ready = new Promise((resolve, reject) => {
+    child.once("message", (m) => (m?.type === "ready" ? resolve(m) : reject(new Error(`bad hello from ${script}`))));
+    child.once("exit", (code) => reject(new Error(`${script} ${argv.join(" ")} exited with ${code} before ready`)));
+  });
+  return { child, ready };
+}
+
+const execFor = (name) => (name === "ours" && ours.tsx ? ["--import", "tsx"] : []);
+const env = { ...process.env };
+if (ours.path) process.env.BENCH_OURS_ENTRY = ours.path;
+
+const server = spawn("server.mjs");
+const { wsPort, netPort } = await server.ready;
+const url = `ws://127.0.0.1:${wsPort}`;
+const params = { url, netPort, limitMs: 30_000 };
+
+const runners = new Map();
+const info = {};
+for (const name of [...clients, "raw"]) {
+  const r = spawn("runner.mjs", [name], execFor(name));
+  const hello = await r.ready;
+  runners.set(name, r.child);
+  info[name] = hello;
+}
+
+const serverCpu = async () => {
+  const { usage } = await request(server.child, { type: "cpu" }, "cpu");
+  return usage.user + usage.system;
+};
+
+async function runOnce(name, workload) {
+  const s0 = await serverCpu();
+  const reply = await request(runners.get(name), { type: "run", workload, params }, "result");
+  const s1 = await serverCpu();
+  if (reply.error) throw new Error(`${name} ${workload.key ?? workload.type}: ${reply.error}`);
+  const r = reply.result;
+  const value = workload.unit === "MiB/s" || workload.type.startsWith("raw") ? r.bytes / MIB / r.seconds : r.ops / r.seconds;
+  return { value, cpuPerOp: r.cpuUs / r.ops, clientCpu: r.cpuUs / 1e6 / r.seconds, serverCpu: (s1 - s0) / 1e6 / r.seconds };
+}
+
+const warm = (w) => ({ ...w, durationMs: w.durationMs ? w.durationMs / 4 : undefined, count: w.count ? Math.ceil(w.count / 4) : undefined });
+
+const results = {};
+const t0 = Date.now();
+for (const w of workloads) {
+  const names = [...clients, ...(w.raw ? ["raw"] : [])];
+  const spec = (n) => (n === "raw" ? { ...w.raw, key: w.key, unit: w.unit } : w);
+  results[w.key] = Object.fromEntries(names.map((n) => [n, []]));
+  process.stderr.write(`${w.title}:`);
+  for (const n of names) await runOnce(n, warm(spec(n))).catch((e) => notes.push(`warm-up ${e.message}`));
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + rep) % names.length];
+      try {
+        results[w.key][n].push(await runOnce(n, spec(n)));
+      } catch (e) {
+        notes.push(String(e.message).split("\n")[0]);
+        results[w.key][n].push({ value: NaN, cpuPerOp: NaN, clientCpu: NaN, serverCpu: NaN });
+      }
+    }
+    process.stderr.write(".");
+  }
+  process.stderr.write("\n");
+}
+
+// Memory: a fresh process per library and repetition, alternating libraries.
+const memory = Object.fromEntries(clients.map((c) => [c, []]));
+if (doMemory) {
+  process.stderr.write(`memory per idle connection (${memConnections}):`);
+  for (let rep = 0; rep < memReps; rep++) {
+    for (let i = 0; i < clients.length; i++) {
+      const name = clients[(i + rep) % clients.length];
+      const out = await new Promise((resolve) => {
+        const child = fork(`${here}memory.mjs`, [name, url, String(memConnections)], {
+          execArgv: ["--expose-gc", ...execFor(name)],
+          stdio: ["ignore", "pipe", "inherit", "ipc"],
+          env,
+        });
+        let text = "";
+        child.stdout.on("data", (d) => (text += d));
+        child.on("exit", (code) => resolve(code === 0 ? text : `{"error":"exit ${code}"}`));
+      });
+      const m = JSON.parse(out.trim().split("\n").pop());
+      if (m.error) notes.push(`memory ${name}: ${m.error}`);
+      else memory[name].push(m);
+    }
+    process.stderr.write(".");
+  }
+  process.stderr.write("\n");
+}
+const elapsed = (Date.now() - t0) / 1000;
+
+for (const r of runners.values()) r.send({ type: "exit" });
+server.child.send({ type: "exit" });
+
+// ---------------------------------------------------------------------------------------------
+const med = (key, n, f = "value") => median((results[key]?.[n] ?? []).map((r) => r[f]));
+const spr = (key, n) => spread((results[key]?.[n] ?? []).map((r) => r.value));
+const cell = (key, n) => (results[key]?.[n]?.length ? `${fmtNum(med(key, n))} ±${fmtPct(spr(key, n) / 2)}` : "");
+const hasOurs = clients.includes("ours");
+const others = clients.filter((c) => c !== "ours");
+
+const out = [];
+out.push(`resilient-ws benchmark  ${new Date().toISOString()}  (${quick ? "quick" : "full"}: ${reps} repetitions, medians; ±half the min-max range)`);
+out.push(`node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
+for (const c of clients) out.push(`  ${LABELS[c].padEnd(18)} ${info[c].version}  ${info[c].info}`);
+out.push("");
+
+const header = ["workload", "unit", ...clients.map((c) => LABELS[c]), ...(hasOurs ? others.map((o) => `ours/${o}`) : []),
+  ...others.filter((o) => o !== "ws").map((o) => `${o}/ws`), "node:net", ...(hasOurs ? ["ours/net"] : []), "target"];
+const rows = workloads.map((w) => [
+  w.title,
+  w.unit,
+  ...clients.map((c) => cell(w.key, c)),
+  ...(hasOurs ? others.map((o) => fmtRatio(med(w.key, "ours") / med(w.key, o))) : []),
+  ...others.filter((o) => o !== "ws").map((o) => fmtRatio(med(w.key, o) / med(w.key, "ws"))),
+  w.raw ? cell(w.key, "raw") : "",
+  ...(hasOurs ? [w.raw ? fmtPct(med(w.key, "ours") / med(w.key, "raw")) : ""] : []),
+  `ours/ws >= ${w.target.toFixed(1)}${w.raw ? ", >= 70% net" : ""}`,
+]);
+out.push(table(header, rows));
+out.push("");
+
+out.push("client CPU per operation (µs, median) / client process CPU use / server process CPU use");
+out.push(table(["workload", ...clients.map((c) => LABELS[c]), ...(workloads.some((w) => w.raw) ? ["node:net"] : [])],
+  workloads.map((w) => [w.title, ...[...clients, ...(workloads.some((x) => x.raw) ? ["raw"] : [])].map((c) =>
+    results[w.key]?.[c]?.length ? `${fmtNum(med(w.key, c, "cpuPerOp"))} / ${fmtPct(med(w.key, c, "clientCpu"))} / ${fmtPct(med(w.key, c, "serverCpu"))}` : "")])));
+out.push("");
+
+if (doMemory) {
+  const m = (c, k) => median(memory[c].map((x) => x[k]));
+  const total = (c) => median(memory[c].map((x) => x.heap + x.external));
+  out.push(`memory per idle connection, ${memConnections} connections, after GC (KiB; total = heap + external, external includes arrayBuffers)`);
+  out.push(table(["client", "heap", "external", "arrayBuffers", "total", "rss", "total vs ws"],
+    clients.map((c) => [LABELS[c], fmtNum(m(c, "heap") / 1024), fmtNum(m(c, "external") / 1024), fmtNum(m(c, "arrayBuffers") / 1024),
+      fmtNum(total(c) / 1024), fmtNum(m(c, "rss") / 1024), fmtRatio(total(c) / total("ws"))])));
+  out.push("");
+}
+out.push(`elapsed ${elapsed.toFixed(0)} s`);
+for (const n of notes) out.push(`note: ${n}`);
+console.log(out.join("\n"));
+
+if (args.json) writeFileSync(String(args.json), JSON.stringify({ date: new Date().toISOString(), node: process.version, info, results, memory, notes }, null, 2));
