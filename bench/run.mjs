@@ -11,7 +11,8 @@ import os from "node:os";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LABELS, oursEntry } from "./clients.mjs";
-import { MIB } from "./frames.mjs";
+import { request, spawn, stop } from "./procs.mjs";
+import { workloadSpecs, warmUp, valueOf } from "./specs.mjs";
 import { median, spread, fmtNum, fmtRatio, fmtPct, table } from "./stats.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -21,10 +22,8 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => {
 }));
 const quick = Boolean(args.quick);
 const reps = Number(args.reps ?? (quick ? 3 : 5));
-const D = quick ? 300 : 1000;
 const memConnections = Number(args.connections ?? 1000);
 const memReps = quick ? 1 : 3;
-const plain = args["plain-server"] ? "-ws" : "";
 
 const ours = oursEntry(Boolean(args.src));
 const wanted = String(args.clients ?? "ours,ws,undici").split(",");
@@ -32,50 +31,14 @@ const clients = wanted.filter((c) => c !== "ours" || ours.path);
 const notes = [];
 if (wanted.includes("ours") && !ours.path) notes.push("resilient-ws/node: no dist/node-client.js or src/node-client.ts yet, column omitted");
 
-const WORKLOADS = [
-  { key: "echo1", title: "echo 64 B, 1 in flight", unit: "round trips/s", type: "pingpong", path: `/echo${plain}`, bytes: 64, inflight: 1, durationMs: D, target: 1.0 },
-  { key: "echo64", title: "echo 64 B, 64 in flight", unit: "round trips/s", type: "pingpong", path: `/echo${plain}`, bytes: 64, inflight: 64, durationMs: D, target: 1.2 },
-  { key: "send1m", title: "send 1 MiB binary (4 in flight)", unit: "MiB/s", type: "pingpong", path: `/sink${plain}`, bytes: MIB, inflight: 4, durationMs: D, target: 1.0,
-    raw: { type: "raw-send", inflight: 4, durationMs: D } },
-  { key: "recv1m", title: "receive 1 MiB binary", unit: "MiB/s", type: "receive", kind: "big", count: quick ? 128 : 512, target: 1.0,
-    raw: { type: "raw-receive", count: quick ? 128 : 512 } },
-  { key: "tiny", title: "receive 16 B text messages", unit: "messages/s", type: "receive", kind: "tiny", count: quick ? 200_000 : 1_000_000, target: 1.0 },
-  { key: "frag", title: "receive 1 KiB text in 16 fragments", unit: "messages/s", type: "receive", kind: "frag", count: quick ? 20_000 : 100_000, target: 1.2 },
-];
+const WORKLOADS = workloadSpecs({ quick, plain: Boolean(args["plain-server"]) });
 const only = args.only ? String(args.only).split(",") : null;
 const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key));
 const doMemory = !only || only.includes("memory");
 
 // ---------------------------------------------------------------------------------------------
-let nextId = 1;
-function request(child, msg, type) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    const onMsg = (m) => {
-      if (m?.type === type && m.id === id) {
-        child.off("message", onMsg);
-        child.off("exit", onExit);
-        resolve(m);
-      }
-    };
-    const onExit = (code) => reject(new Error(`child exited (${code}) during ${msg.type}`));
-    child.on("message", onMsg);
-    child.once("exit", onExit);
-    child.send({ ...msg, id });
-  });
-}
-
-function spawn(script, argv = [], execArgv = []) {
-  const child = fork(`${here}${script}`, argv, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const ready = new Promise((resolve, reject) => {
-    child.once("message", (m) => (m?.type === "ready" ? resolve(m) : reject(new Error(`bad hello from ${script}`))));
-    child.once("exit", (code) => reject(new Error(`${script} ${argv.join(" ")} exited with ${code} before ready`)));
-  });
-  return { child, ready };
-}
-
 const execFor = (name) => (name === "ours" && ours.tsx ? ["--import", "tsx"] : []);
-const env = { ...process.env };
+// Children (runners and memory processes) inherit this.
 if (ours.path) process.env.BENCH_OURS_ENTRY = ours.path;
 
 const server = spawn("server.mjs");
@@ -103,11 +66,8 @@ async function runOnce(name, workload) {
   const s1 = await serverCpu();
   if (reply.error) throw new Error(`${name} ${workload.key ?? workload.type}: ${reply.error}`);
   const r = reply.result;
-  const value = workload.unit === "MiB/s" || workload.type.startsWith("raw") ? r.bytes / MIB / r.seconds : r.ops / r.seconds;
-  return { value, cpuPerOp: r.cpuUs / r.ops, clientCpu: r.cpuUs / 1e6 / r.seconds, serverCpu: (s1 - s0) / 1e6 / r.seconds };
+  return { value: valueOf(workload, r), cpuPerOp: r.cpuUs / r.ops, clientCpu: r.cpuUs / 1e6 / r.seconds, serverCpu: (s1 - s0) / 1e6 / r.seconds };
 }
-
-const warm = (w) => ({ ...w, durationMs: w.durationMs ? w.durationMs / 4 : undefined, count: w.count ? Math.ceil(w.count / 4) : undefined });
 
 const results = {};
 const t0 = Date.now();
@@ -116,7 +76,7 @@ for (const w of workloads) {
   const spec = (n) => (n === "raw" ? { ...w.raw, key: w.key, unit: w.unit } : w);
   results[w.key] = Object.fromEntries(names.map((n) => [n, []]));
   process.stderr.write(`${w.title}:`);
-  for (const n of names) await runOnce(n, warm(spec(n))).catch((e) => notes.push(`warm-up ${e.message}`));
+  for (const n of names) await runOnce(n, warmUp(spec(n))).catch((e) => notes.push(`warm-up ${e.message}`));
   for (let rep = 0; rep < reps; rep++) {
     for (let i = 0; i < names.length; i++) {
       const n = names[(i + rep) % names.length];
@@ -143,7 +103,6 @@ if (doMemory) {
         const child = fork(`${here}memory.mjs`, [name, url, String(memConnections)], {
           execArgv: ["--expose-gc", ...execFor(name)],
           stdio: ["ignore", "pipe", "inherit", "ipc"],
-          env,
         });
         let text = "";
         child.stdout.on("data", (d) => (text += d));
@@ -159,7 +118,7 @@ if (doMemory) {
 }
 const elapsed = (Date.now() - t0) / 1000;
 
-for (const r of runners.values()) r.send({ type: "exit" });
+await Promise.all([...runners.values()].map(stop));
 server.child.send({ type: "exit" });
 
 // ---------------------------------------------------------------------------------------------

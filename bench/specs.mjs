@@ -1,0 +1,29 @@
+// The workloads, as data: what run.mjs alternates and profile.mjs profiles.
+import { MIB } from "./frames.mjs";
+
+/** @param {{ quick: boolean, plain: boolean }} o  plain: ws's own server message path */
+export function workloadSpecs({ quick, plain }) {
+  const D = quick ? 300 : 1000;
+  const p = plain ? "-ws" : "";
+  const big = quick ? 128 : 512;
+  return [
+    { key: "echo1", title: "echo 64 B, 1 in flight", unit: "round trips/s", type: "pingpong", path: `/echo${p}`, bytes: 64, inflight: 1, durationMs: D, target: 1.0 },
+    { key: "echo64", title: "echo 64 B, 64 in flight", unit: "round trips/s", type: "pingpong", path: `/echo${p}`, bytes: 64, inflight: 64, durationMs: D, target: 1.2 },
+    { key: "send1m", title: "send 1 MiB binary (4 in flight)", unit: "MiB/s", type: "pingpong", path: `/sink${p}`, bytes: MIB, inflight: 4, durationMs: D, target: 1.0,
+      raw: { type: "raw-send", inflight: 4, durationMs: D } },
+    { key: "recv1m", title: "receive 1 MiB binary", unit: "MiB/s", type: "receive", kind: "big", count: big, target: 1.0,
+      raw: { type: "raw-receive", count: big } },
+    { key: "tiny", title: "receive 16 B text messages", unit: "messages/s", type: "receive", kind: "tiny", count: quick ? 200_000 : 1_000_000, target: 1.0 },
+    { key: "frag", title: "receive 1 KiB text in 16 fragments", unit: "messages/s", type: "receive", kind: "frag", count: quick ? 20_000 : 100_000, target: 1.2 },
+  ];
+}
+
+/** A shorter version of a workload, for warm-up runs whose results are discarded. */
+export function warmUp(w) {
+  return { ...w, durationMs: w.durationMs ? w.durationMs / 4 : undefined, count: w.count ? Math.ceil(w.count / 4) : undefined };
+}
+
+/** Result value in the workload's unit. */
+export function valueOf(w, r) {
+  return w.unit === "MiB/s" ? r.bytes / MIB / r.seconds : r.ops / r.seconds;
+}
