@@ -1,0 +1,430 @@
+import type {
+  BinaryTypeName,
+  CloseEventLike,
+  MessageEventLike,
+  SendData,
+  TransportConstructor,
+  TransportSocket,
+} from "../adapters/transport.js";
+import { createError, type ErrorCode } from "../errors.js";
+import { systemClock } from "../reliability/clock.js";
+import { keepalive, type Keepalive } from "../reliability/keepalive.js";
+import { Outbox, sizeOf, utf8Length } from "../reliability/outbox.js";
+import { nextAttempt } from "../reliability/reconnect.js";
+import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./close-codes.js";
+import type { Codec } from "./codec.js";
+import { event, type ResilientCloseEvent, type ResilientErrorEvent, type ResilientEventMap, type ResilientMessageEvent } from "./events.js";
+import { normalize, type EnvironmentTarget, type Normalized, type Provider, type ResilientOptions, type UrlProvider } from "./options.js";
+import { readyStates, transitions, type State } from "./state.js";
+
+/** Data of a message event without a codec: what the transport delivers. */
+export type RawData = string | ArrayBuffer | Blob | ArrayBufferView;
+
+/** What send() did with the message. */
+export type SendResult = "sent" | "queued" | "dropped";
+
+export interface Stats {
+  /** Connections opened, the first one included. */
+  connects: number;
+  /** Connections opened after the first one. */
+  reconnects: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Messages waiting in the queue now. */
+  queued: number;
+  /** Queued messages discarded so far (overflow, ttl, final close). */
+  dropped: number;
+  /** Round-trip time of the last answered keepalive probe, in ms. */
+  lastRtt: number | undefined;
+}
+
+type Socket = TransportSocket & { terminate?(): void };
+type Handler<E> = ((event: E) => unknown) | null;
+
+const READY_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
+const ENV_EVENTS = ["online", "offline", "visibilitychange"];
+const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == "function" ? (p as () => T | Promise<T>)() : p);
+
+/**
+ * A WebSocket that stays connected: the W3C surface (code written for `new WebSocket(url)` keeps
+ * working) over any W3C-compatible transport, plus reconnect with backoff, keepalive, an outgoing
+ * queue, codecs and explicit state. Only `#set()` changes state.
+ */
+export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarget {
+  /** Transport used when the `WebSocket` option is absent; the Node/Deno entries set it. */
+  static defaultWebSocket?: TransportConstructor;
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  onopen: Handler<Event> = null;
+  onmessage: Handler<ResilientMessageEvent<In>> = null;
+  onclose: Handler<ResilientCloseEvent> = null;
+  onerror: Handler<ResilientErrorEvent> = null;
+
+  #o: Normalized<In, Out>;
+  #WS: TransportConstructor;
+  #url: UrlProvider;
+  #href: string;
+  #state: State = "connecting";
+  #attempt = 0;
+  /** Generation: bumped whenever the current attempt or socket is abandoned; stale events are ignored. */
+  #n = 0;
+  #s?: Socket;
+  #offered: string[] = [];
+  #codec?: Codec<In, Out>;
+  #q: Outbox<Out, SendData>;
+  #timer: unknown;
+  #ka?: Keepalive;
+  #up = 0;
+  #off = false;
+  #win?: EnvironmentTarget;
+  #bt?: string;
+  #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
+
+  constructor(url: UrlProvider, options: ResilientOptions<In, Out> = {}) {
+    super();
+    const o = (this.#o = normalize(options, systemClock));
+    const WS =
+      o.WebSocket ??
+      (new.target as typeof ResilientWebSocket).defaultWebSocket ??
+      (globalThis.WebSocket as unknown as TransportConstructor | undefined);
+    if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class in this runtime: pass the WebSocket option");
+    this.#WS = WS;
+    this.#url = url;
+    this.#href = typeof url == "function" ? "" : String(url);
+    this.#codec = o.codec ?? Object.values(o.codecs ?? {})[0];
+    this.#q = new Outbox(o.queue, o.clock, (message, reason) => {
+      this.#st.dropped++;
+      this.#emit("drop", { message, reason });
+    });
+    // on* handlers are listeners registered first, so a throwing handler is reported like any
+    // listener's exception instead of unwinding the client.
+    for (const t of ["open", "message", "close", "error"])
+      this.addEventListener(t, (e) => (this as unknown as Record<string, Handler<Event>>)["on" + t]?.call(this, e));
+    const w = (this.#win = o.window === undefined ? (globalThis as unknown as EnvironmentTarget) : (o.window ?? undefined));
+    for (const t of ENV_EVENTS) w?.addEventListener?.(t, this.#env);
+    o.signal?.addEventListener("abort", this.#abort);
+    o.signal?.aborted ? this.#abort() : this.#go();
+  }
+
+  /** The URL of the current (or last) attempt. */
+  get url(): string {
+    return this.#href;
+  }
+  /** CONNECTING (0) while connecting or waiting to reconnect, CLOSED (3) only when final. */
+  get readyState(): number {
+    return readyStates[this.#state];
+  }
+  get state(): State {
+    return this.#state;
+  }
+  /** Reconnect attempt number (0 until the first retry; back to 0 after a stable connection). */
+  get attempt(): number {
+    return this.#attempt;
+  }
+  get protocol(): string {
+    return this.#s?.protocol ?? "";
+  }
+  get extensions(): string {
+    return this.#s?.extensions ?? "";
+  }
+  get binaryType(): BinaryTypeName {
+    return (this.#s?.binaryType ?? this.#bt ?? "blob") as BinaryTypeName;
+  }
+  set binaryType(type: BinaryTypeName) {
+    this.#bt = type;
+    if (this.#s) this.#s.binaryType = type;
+  }
+  /** Bytes the transport has not sent yet plus bytes waiting in the queue. */
+  get bufferedAmount(): number {
+    return (this.#s?.bufferedAmount ?? 0) + this.#q.bytes;
+  }
+  get stats(): Stats {
+    return { ...this.#st, queued: this.#q.q.length };
+  }
+
+  /**
+   * Sends now when open, else queues (flushed in order on the next open, before `open` listeners
+   * run). With a codec, `message` is encoded first. Throws ERR_CLOSED after close(), and
+   * ERR_QUEUE_FULL when the queue is full and its overflow policy is "error".
+   */
+  send(message: Out): SendResult {
+    const st = this.#state;
+    if (st == "closing" || st == "closed")
+      throw createError("ERR_CLOSED", `send() after close(): readyState ${this.readyState} (${READY_NAMES[this.readyState]})`);
+    const c = this.#codec;
+    const d = c ? c.encode(message) : (message as SendData);
+    if (st == "open" && this.#s!.readyState == 1) {
+      this.#send(d);
+      return "sent";
+    }
+    return this.#q.push(message, d, c) ? "queued" : "dropped";
+  }
+
+  /** Final: no reconnect after it, ever. Validates like the browser's close(). */
+  close(code?: number, reason?: string): void {
+    checkClose(code, reason, utf8Length);
+    const st = this.#state;
+    const s = this.#s;
+    if (st == "closing" || st == "closed") return;
+    if (s && (st == "open" || st == "connecting")) {
+      this.#set("closing");
+      s.close(code, reason);
+    } else this.#end({ code: code ?? 1005, reason: reason ?? "", wasClean: false });
+  }
+
+  /** Drops the current connection (if any) and connects again now, starting a fresh backoff series. */
+  reconnect(): void {
+    const st = this.#state;
+    const s = this.#s;
+    if (st == "closing" || st == "closed") return;
+    if (st == "reconnecting") {
+      this.#o.clock.clearTimeout(this.#timer);
+      this.#attempt = 0;
+      return void this.#go();
+    }
+    this.#stop();
+    if (s) this.#kill(s);
+    this.#lost({ code: NORMAL, reason: "reconnect()", wasClean: false }, undefined, true);
+  }
+
+  /** Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good first. */
+  opened(): Promise<void> {
+    return new Promise((ok, fail) => {
+      const check = () => {
+        const st = this.#state;
+        if (st == "open" || st == "closed") {
+          off();
+          st == "open" ? ok() : fail(createError("ERR_CLOSED", "closed before opening"));
+        }
+      };
+      const off = this.on("statechange", check);
+      check();
+    });
+  }
+
+  /** addEventListener with types; returns the function that removes the listener. */
+  on<K extends keyof ResilientEventMap<In, Out>>(
+    type: K,
+    listener: (this: this, event: ResilientEventMap<In, Out>[K]) => unknown,
+  ): () => void {
+    this.addEventListener(type, listener as EventListener);
+    return () => this.removeEventListener(type, listener as EventListener);
+  }
+
+  async #go() {
+    const n = ++this.#n;
+    const o = this.#o;
+    if (this.#state != "connecting") this.#set("connecting");
+    this.#s = undefined;
+    let code: ErrorCode = "ERR_URL_PROVIDER";
+    try {
+      const url = String(await resolve(this.#url));
+      const p = await resolve(o.protocols);
+      if (n != this.#n) return;
+      this.#href = url;
+      this.#offered = p == null ? [] : [p].flat();
+      code = "ERR_CONNECTION";
+      const s: Socket = (this.#s = o.transport ? new this.#WS(url, p, o.transport as never) : new this.#WS(url, p));
+      // Codecs decode string | ArrayBuffer, never Blob.
+      if (o.codec || o.codecs) s.binaryType = "arraybuffer";
+      else if (this.#bt) s.binaryType = this.#bt;
+      s.onopen = s.onmessage = s.onclose = s.onerror = (e: Event | MessageEventLike | CloseEventLike) =>
+        n == this.#n && this.#on(s, e as Event);
+      this.#timer = o.clock.setTimeout(
+        () => this.#fail(s, createError("ERR_CONNECT_TIMEOUT", `not open after ${o.connectTimeout} ms: ${url}`), "connect timeout"),
+        o.connectTimeout,
+      );
+    } catch (error) {
+      if (n == this.#n)
+        this.#lost(
+          { code: ABNORMAL, reason: "attempt failed", wasClean: false },
+          createError(code, `${code == "ERR_CONNECTION" ? "transport constructor" : "url or protocols provider"} threw: ${error}`, undefined, error),
+        );
+    }
+  }
+
+  #on(s: Socket, e: Event) {
+    const t = e.type;
+    if (t == "message") this.#receive((e as unknown as MessageEventLike).data);
+    else if (t == "open") this.#open(s);
+    else if (t == "error") this.#emit("error", { error: (e as { error?: unknown }).error });
+    else {
+      const { code, reason, wasClean } = e as unknown as CloseEventLike;
+      this.#lost({ code, reason, wasClean });
+    }
+  }
+
+  #open(s: Socket) {
+    const o = this.#o;
+    const k = o.keepalive;
+    const c = o.clock;
+    const p = s.protocol;
+    c.clearTimeout(this.#timer);
+    // RFC 6455 §4.1: the server must select one of the offered subprotocols, or none.
+    if (o.requireProtocol && !this.#offered.includes(p))
+      return this.#fail(
+        s,
+        createError(
+          "ERR_PROTOCOL_NOT_SELECTED",
+          `server selected ${p ? `subprotocol "${p}"` : "no subprotocol"}; offered: ${this.#offered.join(", ") || "none"}`,
+          1002,
+        ),
+        "subprotocol not selected",
+        true,
+      );
+    const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
+    this.#up = c.now();
+    if (this.#st.connects++) this.#st.reconnects++;
+    this.#set("open");
+    const probe = !k ? undefined : s.ping ? () => s.ping!() : k.message != null ? () => s.send(typeof k.message == "function" ? k.message() : k.message!) : undefined;
+    if (probe) {
+      const n = this.#n;
+      const ka = (this.#ka = keepalive(k!, c, probe, () => this.#fail(s, undefined, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt)));
+      const pong = () => n == this.#n && ka.alive(true);
+      s.on ? s.on("pong", pong) : s.addEventListener?.("pong", pong);
+    }
+    for (let e; (e = this.#q.take()); ) this.#send(e.by === codec ? e.d : codec ? codec.encode(e.m) : (e.m as SendData));
+    this.#emit("open");
+  }
+
+  /** The one receive path: stats, liveness, heartbeat replies, decoding, delivery. */
+  #receive(data: unknown) {
+    const st = this.#st;
+    const c = this.#codec;
+    const pong = !!this.#o.keepalive?.isPong?.(data);
+    st.messagesIn++;
+    st.bytesIn += sizeOf(data);
+    this.#ka?.alive(pong);
+    if (pong) return;
+    if (c)
+      try {
+        data = c.decode(data as string | ArrayBuffer);
+      } catch (error) {
+        return this.#emit("decodeerror", { data, error });
+      }
+    this.dispatchEvent(new MessageEvent("message", { data }));
+  }
+
+  #send(d: SendData) {
+    this.#s!.send(d);
+    this.#st.messagesOut++;
+    this.#st.bytesOut += sizeOf(d);
+  }
+
+  /** A connection or attempt ended: retry per policy, or end for good. */
+  #lost(ev: CloseEventLike, error?: unknown, now?: boolean) {
+    const o = this.#o;
+    const r = o.retry;
+    const up = this.#up ? o.clock.now() - this.#up : 0;
+    this.#stop();
+    if (error) this.#emit("error", { error });
+    const next =
+      this.#state != "closing" &&
+      r &&
+      (now || (r.shouldReconnect(ev) ?? retryable(ev.code))) &&
+      (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r, ev.code == TRY_AGAIN_LATER, o.random));
+    if (!next) return this.#end(ev);
+    this.#set("reconnecting");
+    this.#attempt = next.attempt;
+    this.#emit("close", ev);
+    // A close listener may have called close(); offline waits for `online` without spending attempts.
+    if (this.#state != "reconnecting" || next.delay < 0) return;
+    this.#emit("reconnecting", { ...next, code: ev.code, reason: ev.reason });
+    this.#timer = o.clock.setTimeout(() => this.#go(), next.delay);
+  }
+
+  /** Final close: release listeners, drop what is queued (each with a `drop` event), then `close`. */
+  #end(ev: CloseEventLike) {
+    this.#stop();
+    this.#set("closed");
+    for (const t of ENV_EVENTS) this.#win?.removeEventListener?.(t, this.#env);
+    this.#o.signal?.removeEventListener("abort", this.#abort);
+    this.#q.clear("closed");
+    this.#emit("close", ev);
+  }
+
+  /** Abandon socket `s` without waiting for its close (timeout, dead link, protocol not selected). */
+  #fail(s: Socket, error: unknown, reason: string, final?: boolean) {
+    this.#stop();
+    this.#kill(s, final ? 1002 : undefined);
+    const ev = { code: final ? 1002 : ABNORMAL, reason, wasClean: false };
+    if (!final) return this.#lost(ev, error);
+    this.#emit("error", { error });
+    this.#end(ev);
+  }
+
+  #kill(s: Socket, code?: number) {
+    try {
+      code || !s.terminate ? s.close(code) : s.terminate();
+    } catch {
+      // Browsers reject protocol close codes such as 1002.
+      s.close();
+    }
+  }
+
+  /** Detach from the current attempt: its late events and timers are ignored from now on. */
+  #stop() {
+    ++this.#n;
+    this.#up = 0;
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#ka?.stop();
+    this.#ka = undefined;
+  }
+
+  #set(to: State) {
+    const from = this.#state;
+    if (!transitions[from].includes(to)) throw createError("ERR_INVALID_STATE", `invalid state change: ${from} -> ${to}`);
+    this.#state = to;
+    this.#emit("statechange", { from, to });
+  }
+
+  #emit(type: string, fields?: object) {
+    this.dispatchEvent(event(type, fields));
+  }
+
+  #abort = () => this.close(NORMAL);
+
+  #env = (e: Event) => {
+    const t = e.type;
+    const st = this.#state;
+    const s = this.#s;
+    const c = this.#o.clock;
+    if (t == "offline") {
+      this.#off = true;
+      if (st == "reconnecting") c.clearTimeout(this.#timer);
+    } else if (t == "online") {
+      this.#off = false;
+      if (st == "reconnecting") {
+        c.clearTimeout(this.#timer);
+        this.#go();
+      }
+    } else if (st == "open" && this.#win?.document?.visibilityState != "hidden") {
+      // Back from the background: probe instead of trusting a socket that may have died meanwhile.
+      s!.readyState != 1 ? this.#fail(s!, undefined, "stale socket") : this.#ka?.probe();
+    }
+  };
+}
+
+export interface ResilientWebSocket<In = RawData, Out = SendData> {
+  addEventListener<K extends keyof ResilientEventMap<In, Out>>(
+    type: K,
+    listener: (this: ResilientWebSocket<In, Out>, event: ResilientEventMap<In, Out>[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ResilientEventMap<In, Out>>(
+    type: K,
+    listener: (this: ResilientWebSocket<In, Out>, event: ResilientEventMap<In, Out>[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}

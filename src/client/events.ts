@@ -1,0 +1,42 @@
+import type { DropReason } from "../reliability/outbox.js";
+import type { State } from "./state.js";
+
+/**
+ * Events are plain `Event` objects with their fields assigned as properties (no class per event,
+ * which keeps the browser bundle small; `close` events exist as a class only in some runtimes).
+ */
+export type EventWith<T> = Event & Readonly<T>;
+
+export type OpenEvent = Event;
+/** `data` is the decoded message with a codec, else the raw W3C data. */
+export type ResilientMessageEvent<In> = MessageEvent<In>;
+export type ResilientCloseEvent = EventWith<{ code: number; reason: string; wasClean: boolean }>;
+/** `error` is set when the client itself failed the attempt (a ResilientError) or the transport gave one. */
+export type ResilientErrorEvent = EventWith<{ error?: unknown }>;
+export type ReconnectingEvent = EventWith<{
+  /** 1 for the first retry after a connection ended. */
+  attempt: number;
+  /** Milliseconds until the attempt. */
+  delay: number;
+  /** Close code of the connection (or attempt) that ended; 1006 when none was received. */
+  code: number;
+  /** Close reason, or what ended it ("connect timeout", "keepalive timeout", "reconnect()", …). */
+  reason: string;
+}>;
+export type StateChangeEvent = EventWith<{ from: State; to: State }>;
+export type DropEvent<Out> = EventWith<{ message: Out; reason: DropReason }>;
+export type DecodeErrorEvent = EventWith<{ data: unknown; error: unknown }>;
+
+export interface ResilientEventMap<In = unknown, Out = unknown> {
+  open: OpenEvent;
+  message: ResilientMessageEvent<In>;
+  close: ResilientCloseEvent;
+  error: ResilientErrorEvent;
+  reconnecting: ReconnectingEvent;
+  statechange: StateChangeEvent;
+  drop: DropEvent<Out>;
+  decodeerror: DecodeErrorEvent;
+}
+
+export const event = <T extends object>(type: string, fields?: T): EventWith<T> =>
+  Object.assign(new Event(type), fields);

@@ -1,0 +1,10 @@
+/** Browser and default entry: the transport is globalThis.WebSocket unless the WebSocket option says otherwise. */
+export { ResilientWebSocket, type RawData, type SendResult, type Stats } from "./client/client.js";
+export type * from "./client/events.js";
+export type * from "./client/options.js";
+export type { State } from "./client/state.js";
+export type { Codec, FrameKind } from "./client/codec.js";
+export type { Clock } from "./reliability/clock.js";
+export type { DropReason, Overflow } from "./reliability/outbox.js";
+export type { CloseEventLike, SendData, TransportConstructor, TransportSocket } from "./adapters/transport.js";
+export { ResilientError, createError, isResilientError, type ErrorCode } from "./errors.js";

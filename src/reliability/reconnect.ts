@@ -1,0 +1,25 @@
+import { backoff, type BackoffOptions } from "./backoff.js";
+
+export interface ReconnectPlanOptions extends BackoffOptions {
+  maxRetries: number;
+  resetAfter: number;
+}
+
+/**
+ * The next reconnect attempt after a connection ended, or undefined when the retry budget is spent.
+ * `uptime` is how long the connection that just ended stayed open (0 if the attempt failed): only a
+ * connection that stayed up `resetAfter` ms resets the count, so a server that accepts and drops at
+ * once still backs off. `tryLater` (close code 1013) waits at least `maxDelay`.
+ */
+export function nextAttempt(
+  attempt: number,
+  uptime: number,
+  o: ReconnectPlanOptions,
+  tryLater: boolean,
+  random?: () => number,
+): { attempt: number; delay: number } | undefined {
+  attempt = (uptime >= o.resetAfter ? 0 : attempt) + 1;
+  if (attempt > o.maxRetries) return;
+  const delay = backoff(attempt, o, random);
+  return { attempt, delay: tryLater ? Math.max(delay, o.maxDelay) : delay };
+}
