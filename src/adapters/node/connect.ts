@@ -1,0 +1,86 @@
+/**
+ * Open the byte stream a WebSocket runs on: TCP or TLS, directly or through an HTTP CONNECT
+ * tunnel. Resolves once the stream can carry the opening handshake.
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { createError } from "../../errors.js";
+import type { NormalizedOptions } from "./options.js";
+import { openTunnel, selectProxy } from "./proxy.js";
+
+export function hostOf(url: URL): string {
+  const host = url.hostname;
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+export function portOf(url: URL): number {
+  return Number(url.port || (url.protocol === "wss:" ? 443 : 80));
+}
+
+function connectionError(url: URL, error: Error): Error {
+  return createError("ERR_CONNECTION", `cannot connect to ${url.host}: ${error.message}`, undefined, error);
+}
+
+function secure(url: URL, options: NormalizedOptions, socket: net.Socket | undefined, track: (s: net.Socket) => void): Promise<net.Socket> {
+  const host = hostOf(url);
+  const t = options.tls;
+  const tlsSocket = tls.connect({
+    socket,
+    host,
+    port: portOf(url),
+    // RFC 6066 §3: SNI carries DNS names only, never an IP literal.
+    servername: t.servername ?? (net.isIP(host) ? undefined : host),
+    ca: t.ca as tls.ConnectionOptions["ca"],
+    cert: t.cert as tls.ConnectionOptions["cert"],
+    key: t.key as tls.ConnectionOptions["key"],
+    rejectUnauthorized: t.rejectUnauthorized !== false,
+    ALPNProtocols: ["http/1.1"],
+  });
+  track(tlsSocket);
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      tlsSocket.off("secureConnect", onSecure);
+      tlsSocket.destroy();
+      reject(connectionError(url, error));
+    };
+    const onSecure = (): void => {
+      tlsSocket.off("error", onError);
+      resolve(tlsSocket);
+    };
+    tlsSocket.once("error", onError);
+    tlsSocket.once("secureConnect", onSecure);
+  });
+}
+
+function plain(url: URL, track: (s: net.Socket) => void): Promise<net.Socket> {
+  const socket = net.connect({ host: hostOf(url), port: portOf(url) });
+  track(socket);
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      socket.off("connect", onConnect);
+      socket.destroy();
+      reject(connectionError(url, error));
+    };
+    const onConnect = (): void => {
+      socket.off("error", onError);
+      resolve(socket);
+    };
+    socket.once("error", onError);
+    socket.once("connect", onConnect);
+  });
+}
+
+/** `track` gets every socket as soon as it exists so a handshake timeout can destroy it. */
+export async function openStream(url: URL, options: NormalizedOptions, track: (s: net.Socket) => void): Promise<net.Socket> {
+  const proxy = selectProxy(url, options.proxy);
+  let socket: net.Socket;
+  if (proxy === undefined) {
+    socket = url.protocol === "wss:" ? await secure(url, options, undefined, track) : await plain(url, track);
+  } else {
+    const tunnel = await openTunnel(proxy, { host: hostOf(url), port: portOf(url) }, track);
+    socket = url.protocol === "wss:" ? await secure(url, options, tunnel, track) : tunnel;
+  }
+  // Small frames go out at once; we already write header and payload with one write.
+  socket.setNoDelay(true);
+  return socket;
+}

@@ -1,0 +1,315 @@
+/**
+ * An open WebSocket connection: socket bytes into the frame decoder, decoded frames out as W3C
+ * events on the owner, automatic pongs, the close handshake (RFC 6455 §7) and failure (§7.1.7).
+ */
+import type net from "node:net";
+import { Buffer, isUtf8 } from "node:buffer";
+import { createError, type ResilientError } from "../../errors.js";
+import { encodeClosePayload } from "../../protocol/encoder.js";
+import { FrameDecoder } from "../../protocol/decoder.js";
+import { DEFAULT_MAX_FRAGMENTS } from "../../protocol/constants.js";
+import type { FrameHandler } from "../../protocol/types.js";
+import { CloseEvent, ErrorEvent, PongEvent } from "./events.js";
+import type { PerMessageDeflate } from "./deflate.js";
+import { Sender } from "./sender.js";
+
+const PING = 0x9;
+const PONG = 0xa;
+const CLOSE = 0x8;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/**
+ * Above this many unsent bytes an automatic pong waits for 'drain' and reading pauses: a flood of
+ * pings then costs one pending pong (the latest, RFC 6455 §5.5.3 allows that), not unbounded memory.
+ */
+const PONG_HIGH_WATER = 64 * 1024;
+
+/** What the connection needs of its W3C owner. */
+export interface ConnectionOwner extends EventTarget {
+  readonly binaryType: "blob" | "arraybuffer";
+}
+
+export interface ConnectionConfig {
+  maxPayload: number;
+  closeTimeout: number;
+  deflate: PerMessageDeflate | undefined;
+  deflateThreshold: number;
+  /** Called with CLOSING and CLOSED; the owner keeps the W3C readyState. */
+  setReadyState(state: number): void;
+}
+
+interface Inbound {
+  data: Uint8Array;
+  isText: boolean;
+  compressed: boolean;
+}
+
+let textDecoder: TextDecoder | undefined;
+
+export class Connection implements FrameHandler {
+  readonly #owner: ConnectionOwner;
+  readonly #socket: net.Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #sender: Sender;
+  readonly #config: ConnectionConfig;
+  /** Messages waiting behind an inflate, in arrival order; undefined when none (the common case). */
+  #inbox: Inbound[] | undefined;
+  #inflating = false;
+  #pendingPong: Uint8Array | undefined;
+  #waitingDrain = false;
+  #closeSent = false;
+  #closeWritten = false;
+  #closeReceived: { code: number; reason: string } | undefined;
+  #failure: ResilientError | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #tcpClosed = false;
+  #finished = false;
+
+  constructor(owner: ConnectionOwner, socket: net.Socket, config: ConnectionConfig) {
+    this.#owner = owner;
+    this.#socket = socket;
+    this.#config = config;
+    this.#decoder = new FrameDecoder(this, {
+      maxPayload: config.maxPayload,
+      maxFragments: DEFAULT_MAX_FRAGMENTS,
+      allowRsv1: config.deflate !== undefined,
+      // Node hands every 'data' event a fresh Buffer, so views of it stay valid.
+      retainChunks: true,
+    });
+    this.#sender = new Sender(socket, config.deflate, config.deflateThreshold, this.#onSendFailure, this.#onCloseWritten);
+  }
+
+  get bufferedAmount(): number {
+    return this.#sender.bufferedAmount;
+  }
+
+  get sender(): Sender {
+    return this.#sender;
+  }
+
+  /** Start reading; `rest` are bytes that followed the handshake response head. */
+  start(rest: Uint8Array): void {
+    const socket = this.#socket;
+    socket.on("data", this.#onData);
+    socket.on("close", this.#onSocketClose);
+    socket.on("error", this.#onSocketError);
+    if (rest.length > 0) this.#decoder.push(rest);
+    if (!this.#finished) this.#updateFlow();
+  }
+
+  /** close() by the application: RFC 6455 §7.1.2, start the closing handshake. */
+  close(code: number | undefined, reason: string | undefined): void {
+    if (this.#closeSent || this.#finished) return;
+    // WHATWG WebSocket close(): a reason without a code is sent with 1000.
+    this.#sendClose(encodeClosePayload(code === undefined && reason ? 1000 : code, reason));
+  }
+
+  ping(payload: Uint8Array): void {
+    if (this.#closeSent || this.#finished) return;
+    this.#sender.sendControl(PING, payload);
+  }
+
+  // FrameHandler: called by the decoder, synchronously inside push().
+
+  onMessage(data: Uint8Array, isText: boolean, compressed: boolean): void {
+    if (this.#closeSent || this.#failure !== undefined) return;
+    if (!compressed && this.#inbox === undefined) {
+      this.#deliver(data, isText);
+      return;
+    }
+    // The decoder's view is only valid during this call: keep a copy while it waits.
+    (this.#inbox ??= []).push({ data: Buffer.from(data), isText, compressed });
+    this.#updateFlow();
+    this.#pumpInbox();
+  }
+
+  onPing(data: Uint8Array): void {
+    if (this.#closeSent || this.#failure !== undefined) return;
+    // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
+    if (!this.#waitingDrain && this.#socket.writableLength < PONG_HIGH_WATER) {
+      this.#sender.sendControl(PONG, data);
+      return;
+    }
+    this.#pendingPong = Buffer.from(data);
+    if (!this.#waitingDrain) {
+      this.#waitingDrain = true;
+      this.#socket.once("drain", this.#onDrain);
+      this.#updateFlow();
+    }
+  }
+
+  onPong(data: Uint8Array): void {
+    this.#owner.dispatchEvent(new PongEvent("pong", Buffer.from(data)));
+  }
+
+  onClose(code: number | undefined, reason: string): void {
+    // RFC 6455 §7.1.5: no body means status 1005.
+    this.#closeReceived = { code: code ?? 1005, reason };
+    if (this.#inbox !== undefined) return; // handled once the messages before it are delivered
+    this.#afterCloseReceived();
+  }
+
+  onProtocolError(error: ResilientError): void {
+    this.#fail(error);
+  }
+
+  // Internals.
+
+  #afterCloseReceived(): void {
+    const received = this.#closeReceived;
+    if (received === undefined || this.#finished) return;
+    if (!this.#closeSent) {
+      // RFC 6455 §5.5.1: answer a close frame with a close frame, echoing the status code.
+      this.#sendClose(encodeClosePayload(received.code === 1005 ? undefined : received.code));
+    } else if (this.#closeWritten) {
+      // Both close frames are exchanged; the server should now close TCP (RFC 6455 §7.1.1).
+      this.#socket.end();
+    }
+  }
+
+  #sendClose(payload: Uint8Array): void {
+    this.#closeSent = true;
+    this.#config.setReadyState(CLOSING);
+    this.#sender.sendClose(payload);
+    this.#startCloseTimer();
+  }
+
+  readonly #onCloseWritten = (): void => {
+    this.#closeWritten = true;
+    if (this.#closeReceived !== undefined) this.#socket.end();
+  };
+
+  #startCloseTimer(): void {
+    // RFC 6455 §7.1.1: do not wait forever for the peer to finish the closing handshake.
+    this.#closeTimer ??= setTimeout(this.#onCloseTimeout, this.#config.closeTimeout);
+  }
+
+  readonly #onCloseTimeout = (): void => {
+    this.#socket.destroy();
+  };
+
+  /** RFC 6455 §7.1.7 Fail the WebSocket Connection: close frame with the error's code, then TCP. */
+  #fail(error: ResilientError): void {
+    if (this.#failure !== undefined || this.#finished) return;
+    this.#failure = error;
+    this.#inbox = undefined;
+    this.#sender.destroy();
+    if (!this.#closeSent && error.closeCode !== undefined) {
+      this.#closeSent = true;
+      this.#sender.sendControl(CLOSE, encodeClosePayload(error.closeCode));
+    }
+    this.#config.setReadyState(CLOSING);
+    this.#owner.dispatchEvent(new ErrorEvent("error", error));
+    if (this.#tcpClosed) {
+      this.#finish();
+      return;
+    }
+    this.#socket.end();
+    this.#startCloseTimer();
+  }
+
+  readonly #onSendFailure = (error: ResilientError): void => {
+    this.#fail(error);
+  };
+
+  #deliver(data: Uint8Array, isText: boolean): void {
+    let value: string | ArrayBuffer | Blob;
+    if (isText) {
+      value = (textDecoder ??= new TextDecoder()).decode(data);
+    } else if (this.#owner.binaryType === "arraybuffer") {
+      value = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+    } else {
+      value = new Blob([data as Uint8Array<ArrayBuffer>]);
+    }
+    this.#owner.dispatchEvent(new MessageEvent("message", { data: value }));
+  }
+
+  #pumpInbox(): void {
+    const deflate = this.#config.deflate;
+    while (this.#inbox !== undefined && !this.#inflating) {
+      const head = this.#inbox[0];
+      if (head === undefined) {
+        this.#inbox = undefined;
+        this.#updateFlow();
+        if (this.#closeReceived !== undefined) this.#afterCloseReceived();
+        if (this.#tcpClosed) this.#finish();
+        return;
+      }
+      if (head.compressed && deflate !== undefined) {
+        this.#inflating = true;
+        deflate.decompress(head.data, this.#onInflated);
+        return;
+      }
+      this.#inbox.shift();
+      if (!this.#closeSent && this.#failure === undefined) this.#deliver(head.data, head.isText);
+    }
+  }
+
+  readonly #onInflated = (error: ResilientError | null, data: Buffer | null): void => {
+    this.#inflating = false;
+    const head = this.#inbox?.shift();
+    if (head === undefined || this.#finished) return;
+    if (error !== null || data === null) {
+      this.#fail(error ?? createError("ERR_PROTOCOL", "inflate produced no data", 1007));
+      return;
+    }
+    // RFC 6455 §8.1: text must be valid UTF-8; compressed text is checked after inflating.
+    if (head.isText && !isUtf8(data)) {
+      this.#fail(createError("ERR_INVALID_UTF8", "Invalid UTF-8 in a compressed text message", 1007));
+      return;
+    }
+    if (!this.#closeSent && this.#failure === undefined) this.#deliver(data, head.isText);
+    this.#pumpInbox();
+  };
+
+  /** Read while nothing is behind: no queued inbound messages, no pong waiting for drain. */
+  #updateFlow(): void {
+    if (this.#tcpClosed) return;
+    if (this.#inbox !== undefined || this.#waitingDrain) this.#socket.pause();
+    else this.#socket.resume();
+  }
+
+  readonly #onDrain = (): void => {
+    this.#waitingDrain = false;
+    const pong = this.#pendingPong;
+    this.#pendingPong = undefined;
+    if (pong !== undefined && !this.#closeSent && !this.#finished) this.#sender.sendControl(PONG, pong);
+    this.#updateFlow();
+  };
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#decoder.push(chunk);
+  };
+
+  readonly #onSocketError = (): void => {
+    // 'close' follows; like browsers, a dropped TCP connection is reported by close code 1006.
+  };
+
+  readonly #onSocketClose = (): void => {
+    this.#tcpClosed = true;
+    // Messages already received (waiting for inflate) are delivered before the close event.
+    if (this.#inbox !== undefined && this.#failure === undefined) return;
+    this.#finish();
+  };
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    this.#sender.destroy();
+    this.#config.deflate?.close();
+    this.#socket.destroy();
+    const received = this.#closeReceived;
+    // RFC 6455 §7.1.5/§7.4.1: without a close frame from the peer the code is 1006.
+    const wasClean = received !== undefined && this.#closeWritten && this.#failure === undefined;
+    this.#config.setReadyState(CLOSED);
+    this.#owner.dispatchEvent(
+      new CloseEvent("close", {
+        code: this.#failure === undefined && received !== undefined ? received.code : 1006,
+        reason: this.#failure === undefined && received !== undefined ? received.reason : "",
+        wasClean,
+      }),
+    );
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * permessage-deflate (RFC 7692) on node:zlib. One message at a time per direction: the owner
+ * serializes calls, which is what keeps messages in order while zlib works asynchronously.
+ */
+import zlib from "node:zlib";
+import { Buffer } from "node:buffer";
+import { createError, type ResilientError } from "../../errors.js";
+
+/** Parameters agreed in the handshake (RFC 7692 §7.1). */
+export interface DeflateParams {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+  clientMaxWindowBits: number;
+}
+
+/** RFC 7692 §7.2.1: the sender strips, the receiver appends, this empty stored block. */
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+export type InflateCallback = (error: ResilientError | null, data: Buffer | null) => void;
+export type DeflateCallback = (data: Buffer) => void;
+
+export class PerMessageDeflate {
+  readonly params: DeflateParams;
+  readonly #maxInflated: number;
+  // Streams are created on first use: an idle connection holds no zlib memory.
+  #inflate: zlib.InflateRaw | undefined;
+  #deflate: zlib.DeflateRaw | undefined;
+  #inChunks: Buffer[] = [];
+  #inLength = 0;
+  #inError: ResilientError | undefined;
+  #inCallback: InflateCallback | undefined;
+  #outChunks: Buffer[] = [];
+  #outLength = 0;
+  #outCallback: DeflateCallback | undefined;
+
+  constructor(params: DeflateParams, maxInflatedSize: number) {
+    this.params = params;
+    this.#maxInflated = maxInflatedSize;
+  }
+
+  /** Inflate one message (all its fragments' payload, concatenated). */
+  decompress(data: Uint8Array, callback: InflateCallback): void {
+    const inflate = (this.#inflate ??= this.#createInflate());
+    this.#inCallback = callback;
+    inflate.write(data);
+    inflate.write(TRAILER);
+    inflate.flush(this.#onInflated);
+  }
+
+  /** Deflate one message; the callback gets the payload to send with RSV1 set. */
+  compress(data: Uint8Array, callback: DeflateCallback): void {
+    const deflate = (this.#deflate ??= this.#createDeflate());
+    this.#outCallback = callback;
+    deflate.write(data);
+    deflate.flush(zlib.constants.Z_SYNC_FLUSH, this.#onDeflated);
+  }
+
+  close(): void {
+    this.#inflate?.close();
+    this.#deflate?.close();
+    this.#inflate = undefined;
+    this.#deflate = undefined;
+    this.#inCallback = undefined;
+    this.#outCallback = undefined;
+  }
+
+  #createInflate(): zlib.InflateRaw {
+    const inflate = zlib.createInflateRaw({ windowBits: this.params.serverMaxWindowBits });
+    inflate.on("data", this.#onInflateData);
+    inflate.on("error", this.#onInflateError);
+    return inflate;
+  }
+
+  #createDeflate(): zlib.DeflateRaw {
+    const deflate = zlib.createDeflateRaw({ windowBits: this.params.clientMaxWindowBits });
+    deflate.on("data", this.#onDeflateData);
+    return deflate;
+  }
+
+  readonly #onInflateData = (chunk: Buffer): void => {
+    if (this.#inError !== undefined) return;
+    this.#inLength += chunk.length;
+    if (this.#inLength > this.#maxInflated) {
+      // RFC 6455 §7.4.1: 1009 for a message too big to process. Stop collecting at once so a
+      // small compressed bomb cannot make us hold its inflated size.
+      this.#inError = createError("ERR_PAYLOAD_TOO_BIG", `inflated message exceeds maxInflatedSize (${this.#maxInflated} bytes)`, 1009);
+      this.#inChunks = [];
+      return;
+    }
+    this.#inChunks.push(chunk);
+  };
+
+  readonly #onInflateError = (error: Error): void => {
+    const callback = this.#inCallback;
+    this.#inCallback = undefined;
+    this.#inflate?.close();
+    this.#inflate = undefined;
+    // RFC 7692 §8 leaves the code open; like ws we report undecodable data as 1007.
+    callback?.(createError("ERR_PROTOCOL", `invalid compressed data: ${error.message}`, 1007, error), null);
+  };
+
+  readonly #onInflated = (): void => {
+    const callback = this.#inCallback;
+    if (callback === undefined) return;
+    this.#inCallback = undefined;
+    const error = this.#inError;
+    const chunks = this.#inChunks;
+    const length = this.#inLength;
+    this.#inChunks = [];
+    this.#inLength = 0;
+    if (error !== undefined) {
+      this.#inflate?.close();
+      this.#inflate = undefined;
+      callback(error, null);
+      return;
+    }
+    // RFC 7692 §7.1.1.1: without context takeover the next message starts from an empty window.
+    if (this.params.serverNoContextTakeover) this.#inflate?.reset();
+    callback(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+  };
+
+  readonly #onDeflateData = (chunk: Buffer): void => {
+    this.#outChunks.push(chunk);
+    this.#outLength += chunk.length;
+  };
+
+  readonly #onDeflated = (): void => {
+    const callback = this.#outCallback;
+    if (callback === undefined) return;
+    this.#outCallback = undefined;
+    const data = this.#outChunks.length === 1 ? this.#outChunks[0]! : Buffer.concat(this.#outChunks, this.#outLength);
+    this.#outChunks = [];
+    this.#outLength = 0;
+    if (this.params.clientNoContextTakeover) this.#deflate?.reset();
+    // RFC 7692 §7.2.1: remove the 4-octet 00 00 ff ff tail of the sync flush.
+    callback(data.subarray(0, data.length - 4));
+  };
+}

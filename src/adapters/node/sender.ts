@@ -1,0 +1,151 @@
+/**
+ * Outbound data messages in send() order. The common case (no compression, nothing queued) writes
+ * one frame synchronously; a Blob (read asynchronously) or a compressed message waits in a queue
+ * and everything sent after it waits behind it, so order is preserved.
+ */
+import type net from "node:net";
+import { Buffer } from "node:buffer";
+import { createError, type ResilientError } from "../../errors.js";
+import { buildFrame, buildTextFrame } from "./frame.js";
+import type { PerMessageDeflate } from "./deflate.js";
+
+const TEXT = 0x1;
+const BINARY = 0x2;
+const CLOSE = 0x8;
+
+interface Job {
+  opcode: number;
+  data: Uint8Array | Blob;
+  size: number;
+}
+
+export class Sender {
+  readonly #socket: net.Socket;
+  readonly #deflate: PerMessageDeflate | undefined;
+  readonly #threshold: number;
+  readonly #onError: (error: ResilientError) => void;
+  readonly #onCloseWritten: () => void;
+  #queue: Job[] | undefined;
+  #queuedBytes = 0;
+  #busy = false;
+  #closed = false;
+
+  constructor(
+    socket: net.Socket,
+    deflate: PerMessageDeflate | undefined,
+    threshold: number,
+    onError: (error: ResilientError) => void,
+    onCloseWritten: () => void,
+  ) {
+    this.#socket = socket;
+    this.#deflate = deflate;
+    this.#threshold = threshold;
+    this.#onError = onError;
+    this.#onCloseWritten = onCloseWritten;
+  }
+
+  /** Payload bytes handed to send() and not yet written to the kernel (plus frame headers). */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + (this.#socket.destroyed ? 0 : this.#socket.writableLength);
+  }
+
+  sendText(text: string): void {
+    // Short strings cannot reach the threshold even at 3 bytes per UTF-16 unit: skip encoding twice.
+    if (this.#queue === undefined && (this.#deflate === undefined || text.length * 3 < this.#threshold)) {
+      this.#socket.write(buildTextFrame(text));
+      return;
+    }
+    const bytes = Buffer.from(text, "utf8");
+    this.#enqueue(TEXT, bytes, bytes.length);
+  }
+
+  sendBinary(bytes: Uint8Array): void {
+    if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
+      this.#socket.write(buildFrame(BINARY, bytes, false));
+      return;
+    }
+    // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
+    this.#enqueue(BINARY, Buffer.from(bytes), bytes.length);
+  }
+
+  sendBlob(blob: Blob): void {
+    this.#enqueue(BINARY, blob, blob.size);
+  }
+
+  /** The close frame goes after every data message sent before close() (RFC 6455 §5.5.1). */
+  sendClose(payload: Uint8Array): void {
+    if (this.#queue !== undefined) {
+      this.#enqueue(CLOSE, payload, 0);
+      return;
+    }
+    this.#socket.write(buildFrame(CLOSE, payload, false));
+    this.#onCloseWritten();
+  }
+
+  /** Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. */
+  sendControl(opcode: number, payload: Uint8Array): void {
+    this.#socket.write(buildFrame(opcode, payload, false));
+  }
+
+  /** Drop everything still queued (the connection is gone). */
+  destroy(): void {
+    this.#closed = true;
+    this.#queue = undefined;
+    this.#queuedBytes = 0;
+  }
+
+  #enqueue(opcode: number, data: Uint8Array | Blob, size: number): void {
+    (this.#queue ??= []).push({ opcode, data, size });
+    this.#queuedBytes += size;
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#busy && !this.#closed && this.#queue !== undefined) {
+      const job = this.#queue[0];
+      if (job === undefined) {
+        this.#queue = undefined;
+        return;
+      }
+      const data = job.data;
+      if (data instanceof Uint8Array) {
+        if (job.opcode !== CLOSE && this.#deflate !== undefined && data.length >= this.#threshold) {
+          this.#busy = true;
+          this.#deflate.compress(data, this.#onCompressed);
+          return;
+        }
+        this.#write(job, buildFrame(job.opcode, data, false));
+        continue;
+      }
+      this.#busy = true;
+      data.arrayBuffer().then(
+        (buffer) => {
+          job.data = new Uint8Array(buffer);
+          this.#busy = false;
+          this.#pump();
+        },
+        (cause: unknown) => {
+          this.#busy = false;
+          if (!this.#closed) this.#onError(createError("ERR_INVALID_ARGUMENT", "could not read the Blob passed to send()", undefined, cause));
+        },
+      );
+      return;
+    }
+  }
+
+  #write(job: Job, frame: Buffer): void {
+    this.#queue?.shift();
+    this.#queuedBytes -= job.size;
+    this.#socket.write(frame);
+    if (job.opcode === CLOSE) this.#onCloseWritten();
+  }
+
+  readonly #onCompressed = (payload: Buffer): void => {
+    this.#busy = false;
+    const job = this.#queue?.[0];
+    if (this.#closed || job === undefined) return;
+    // RFC 7692 §6: RSV1 marks the first (here: only) frame of a compressed message.
+    this.#write(job, buildFrame(job.opcode, payload, true));
+    this.#pump();
+  };
+}

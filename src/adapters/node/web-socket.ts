@@ -1,0 +1,325 @@
+/**
+ * `WebSocket` of `resilient-ws/node`: the W3C/WHATWG WebSocket API over our own RFC 6455 client,
+ * plus `ping()` and a `pong` event. The connection itself lives in connection.ts; this class keeps
+ * the W3C state and validates arguments the way browsers do.
+ */
+import type net from "node:net";
+import { Buffer } from "node:buffer";
+import { createError, isResilientError, type ResilientError } from "../../errors.js";
+import { isToken } from "../../protocol/extensions.js";
+import { Connection } from "./connection.js";
+import { PerMessageDeflate } from "./deflate.js";
+import { CloseEvent, ErrorEvent, type PongEvent } from "./events.js";
+import { invalidAccessError, invalidStateError, syntaxError } from "./errors.js";
+import { handshake, type HandshakeResult } from "./handshake-io.js";
+import { normalizeOptions, type NodeWebSocketOptions, type NormalizedOptions } from "./options.js";
+
+export interface WebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  close: CloseEvent;
+  error: ErrorEvent;
+  pong: PongEvent;
+}
+
+type Handler<E> = ((this: WebSocket, event: E) => unknown) | null;
+type HandlerName = "open" | "message" | "close" | "error";
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+function parseUrl(input: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw syntaxError(`Invalid WebSocket URL: ${String(input)}`);
+  }
+  // WHATWG WebSocket: http(s) URLs are accepted and mean ws(s).
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw syntaxError(`WebSocket URL scheme must be ws: or wss:, got ${url.protocol}`);
+  if (url.hash !== "" || url.href.endsWith("#")) throw syntaxError(`WebSocket URL must not have a fragment: ${url.href}`);
+  return url;
+}
+
+function parseProtocols(protocols: string | readonly string[] | undefined): string[] {
+  const list = protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols];
+  const seen = new Set<string>();
+  for (const protocol of list) {
+    // RFC 6455 §4.1: each subprotocol is a token (RFC 7230 §3.2.6), offered once.
+    if (!isToken(protocol) || seen.has(protocol)) throw syntaxError(`Invalid or repeated subprotocol: "${protocol}"`);
+    seen.add(protocol);
+  }
+  return list;
+}
+
+function toBytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
+  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+}
+
+export class WebSocket extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  // On the prototype, as in browsers (no per-instance fields).
+  get CONNECTING(): typeof CONNECTING {
+    return CONNECTING;
+  }
+  get OPEN(): typeof OPEN {
+    return OPEN;
+  }
+  get CLOSING(): typeof CLOSING {
+    return CLOSING;
+  }
+  get CLOSED(): typeof CLOSED {
+    return CLOSED;
+  }
+
+  readonly #url: URL;
+  readonly #options: NormalizedOptions;
+  #readyState = CONNECTING;
+  #protocol = "";
+  #extensions = "";
+  #binaryType: "blob" | "arraybuffer" = "blob";
+  #connection: Connection | undefined;
+  /** Bytes passed to send() after closing started: counted, never sent (WHATWG WebSocket). */
+  #discarded = 0;
+  // Handshake phase only.
+  #socket: net.Socket | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #handlers: Partial<Record<HandlerName, (event: Event) => unknown>> | undefined;
+
+  /**
+   * @param url `ws://` or `wss://` (http/https are accepted and mapped)
+   * @param protocols subprotocols offered, in preference order
+   * @param options transport options: headers, origin, tls, proxy, handshakeTimeout, maxPayload,
+   *   followRedirects, perMessageDeflate
+   * @example new WebSocket("wss://example.com/feed", ["v2.json"], { handshakeTimeout: 5000 })
+   */
+  constructor(url: string | URL, protocols?: string | readonly string[], options?: NodeWebSocketOptions) {
+    super();
+    this.#url = parseUrl(url);
+    const offered = parseProtocols(protocols);
+    this.#options = normalizeOptions(options);
+    this.#timer = setTimeout(this.#onHandshakeTimeout, this.#options.handshakeTimeout);
+    handshake(this.#url, offered, this.#options, this.#track).then(this.#onHandshake, this.#onHandshakeError);
+  }
+
+  get url(): string {
+    return this.#url.href;
+  }
+
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  get binaryType(): "blob" | "arraybuffer" {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: string) {
+    // WebIDL enum attribute: other values are ignored, as in browsers.
+    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
+  }
+
+  /** Bytes given to send() that have not reached the kernel yet (plus frame headers). */
+  get bufferedAmount(): number {
+    return (this.#connection?.bufferedAmount ?? 0) + this.#discarded;
+  }
+
+  get onopen(): Handler<Event> {
+    return this.#getHandler("open");
+  }
+  set onopen(handler: Handler<Event>) {
+    this.#setHandler("open", handler);
+  }
+  get onmessage(): Handler<MessageEvent> {
+    return this.#getHandler("message");
+  }
+  set onmessage(handler: Handler<MessageEvent>) {
+    this.#setHandler("message", handler);
+  }
+  get onclose(): Handler<CloseEvent> {
+    return this.#getHandler("close");
+  }
+  set onclose(handler: Handler<CloseEvent>) {
+    this.#setHandler("close", handler);
+  }
+  get onerror(): Handler<ErrorEvent> {
+    return this.#getHandler("error");
+  }
+  set onerror(handler: Handler<ErrorEvent>) {
+    this.#setHandler("error", handler);
+  }
+
+  override addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: ((this: WebSocket, event: WebSocketEventMap[K]) => unknown) | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: ((this: WebSocket, event: WebSocketEventMap[K]) => unknown) | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener, options);
+  }
+
+  /**
+   * Send a text (string) or binary (ArrayBuffer, view, Blob) message. Throws InvalidStateError while
+   * CONNECTING; after close() the data is counted in bufferedAmount and discarded, like browsers.
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (this.#readyState === CONNECTING) throw invalidStateError("send() while CONNECTING: wait for the open event");
+    const connection = this.#connection;
+    if (typeof data === "string") {
+      if (this.#readyState !== OPEN || connection === undefined) this.#discarded += Buffer.byteLength(data);
+      else connection.sender.sendText(data);
+      return;
+    }
+    if (typeof Blob !== "undefined" && data instanceof Blob) {
+      if (this.#readyState !== OPEN || connection === undefined) this.#discarded += data.size;
+      else connection.sender.sendBlob(data);
+      return;
+    }
+    if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+      const bytes = toBytes(data);
+      if (this.#readyState !== OPEN || connection === undefined) this.#discarded += bytes.length;
+      else connection.sender.sendBinary(bytes);
+      return;
+    }
+    // WebIDL (BufferSource or Blob or USVString): anything else is converted to a string.
+    this.send(String(data));
+  }
+
+  /**
+   * Start the closing handshake. `code` must be 1000 or 3000-4999 (InvalidAccessError) and `reason`
+   * at most 123 bytes of UTF-8 (SyntaxError), as in browsers.
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+      throw invalidAccessError(`close code must be 1000 or in 3000-4999, got ${String(code)}`);
+    }
+    if (reason !== undefined && Buffer.byteLength(reason) > 123) throw syntaxError("close reason must be at most 123 bytes of UTF-8");
+    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
+    if (this.#readyState === CONNECTING) {
+      this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${this.#url.href} was closed before the connection was established`));
+      return;
+    }
+    this.#connection?.close(code, reason);
+  }
+
+  /** Send a ping (RFC 6455 §5.5.2) with at most 125 bytes of data; the answer is a `pong` event. */
+  ping(data?: string | ArrayBufferLike | ArrayBufferView): void {
+    if (this.#readyState === CONNECTING) throw invalidStateError("ping() while CONNECTING: wait for the open event");
+    const payload = data === undefined ? new Uint8Array(0) : typeof data === "string" ? Buffer.from(data) : toBytes(data);
+    if (payload.length > 125) throw createError("ERR_INVALID_ARGUMENT", `ping data is ${payload.length} bytes, more than 125 (RFC 6455 §5.5)`);
+    if (this.#readyState === OPEN) this.#connection?.ping(payload);
+  }
+
+  #getHandler<E>(type: HandlerName): Handler<E> {
+    return (this.#handlers?.[type] as Handler<E> | undefined) ?? null;
+  }
+
+  #setHandler<E>(type: HandlerName, handler: Handler<E>): void {
+    const handlers = (this.#handlers ??= {});
+    const previous = handlers[type];
+    if (previous !== undefined) super.removeEventListener(type, previous as EventListener);
+    if (typeof handler === "function") {
+      handlers[type] = handler as (event: Event) => unknown;
+      super.addEventListener(type, handler as EventListener);
+    } else {
+      delete handlers[type];
+    }
+  }
+
+  readonly #track = (socket: net.Socket): void => {
+    // A socket opened after close() or the timeout (e.g. TLS over a proxy tunnel) is not wanted.
+    if (this.#readyState !== CONNECTING) socket.destroy();
+    else this.#socket = socket;
+  };
+
+  readonly #setReadyState = (state: number): void => {
+    this.#readyState = state;
+  };
+
+  readonly #onHandshake = (result: HandshakeResult): void => {
+    if (this.#readyState !== CONNECTING) {
+      result.socket.destroy();
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#socket = undefined;
+    const options = this.#options;
+    const deflateOptions = options.perMessageDeflate;
+    const deflate =
+      result.deflate === undefined || deflateOptions === undefined ? undefined : new PerMessageDeflate(result.deflate, deflateOptions.maxInflatedSize);
+    const connection = new Connection(this, result.socket, {
+      maxPayload: options.maxPayload,
+      closeTimeout: options.closeTimeout,
+      deflate,
+      deflateThreshold: deflateOptions?.threshold ?? 0,
+      setReadyState: this.#setReadyState,
+    });
+    this.#connection = connection;
+    this.#protocol = result.protocol;
+    this.#extensions = result.extensions;
+    this.#readyState = OPEN;
+    this.dispatchEvent(new Event("open"));
+    // Frames that came with the handshake response are delivered only after `open`.
+    connection.start(result.rest);
+  };
+
+  readonly #onHandshakeError = (error: unknown): void => {
+    if (this.#readyState !== CONNECTING) return;
+    const failure = isResilientError(error)
+      ? error
+      : createError("ERR_HANDSHAKE", `WebSocket handshake with ${this.#url.href} failed: ${String(error)}`, undefined, error);
+    this.#failHandshake(failure);
+  };
+
+  readonly #onHandshakeTimeout = (): void => {
+    this.#timer = undefined;
+    this.#abortHandshake(createError("ERR_HANDSHAKE_TIMEOUT", `WebSocket handshake with ${this.#url.href} timed out after ${this.#options.handshakeTimeout} ms`));
+  };
+
+  #abortHandshake(error: ResilientError): void {
+    if (this.#readyState !== CONNECTING) return;
+    this.#readyState = CLOSING;
+    this.#socket?.destroy();
+    // WHATWG: failing a connection fires error then close as tasks, after close() returns.
+    queueMicrotask(() => this.#failHandshake(error));
+  }
+
+  /** A handshake that did not open: error then close 1006, and nothing else ever (WHATWG §"fail"). */
+  #failHandshake(error: ResilientError): void {
+    if (this.#readyState === CLOSED) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#socket?.destroy();
+    this.#socket = undefined;
+    this.#readyState = CLOSED;
+    this.dispatchEvent(new ErrorEvent("error", error));
+    this.dispatchEvent(new CloseEvent("close", { code: 1006, reason: "", wasClean: false }));
+  }
+}
