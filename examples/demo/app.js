@@ -7,8 +7,9 @@ const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}
 const ws = new ResilientWebSocket(url, {
   codec: json(),
   reconnect: { minDelay: 500, maxDelay: 8_000 },
-  // Browsers cannot send protocol pings: an application heartbeat the server answers.
-  keepalive: { interval: 5_000, timeout: 3_000, message: { type: "ping" }, isPong: (m) => m && m.type === "pong" },
+  // Browsers cannot send protocol pings: an application heartbeat the server answers. The heartbeat
+  // is raw frame data (it bypasses the codec) and isPong sees the raw reply.
+  keepalive: { interval: 5_000, timeout: 3_000, message: '{"type":"ping"}', isPong: (data) => data === '{"type":"pong"}' },
 });
 
 const rows = new Map();
