@@ -65,7 +65,7 @@ export class Outbox<M, D> {
     while (this.q.length >= o.maxMessages || this.bytes + n > o.maxBytes) {
       if (o.overflow == "error")
         throw createError("ERR_QUEUE_FULL", `send() while not open: queue full (${this.q.length} messages, ${this.bytes} + ${n} bytes; limits ${o.maxMessages} messages, ${o.maxBytes} bytes)`);
-      if (o.overflow == "drop-newest" || !this.q.length) {
+      if (o.overflow == "drop-newest" || n > o.maxBytes || !this.q.length) {
         this.drop(m, "overflow");
         return false;
       }

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { keepalive } from "../../src/reliability/keepalive.js";
+import { FakeClock } from "./client-helpers.js";
+
+function setup() {
+  const clock = new FakeClock();
+  const log: string[] = [];
+  const rtts: number[] = [];
+  const k = keepalive({ interval: 1000, timeout: 300 }, clock, () => log.push(`probe@${clock.t}`), () => log.push(`dead@${clock.t}`), (ms) => rtts.push(ms));
+  return { clock, log, rtts, k };
+}
+
+test("a silent link is probed after interval and declared dead within interval + timeout", async () => {
+  const { clock, log, k } = setup();
+  await clock.advance(5000);
+  assert.deepEqual(log, ["probe@1000", "dead@1300"]);
+  k.stop();
+});
+
+test("a pong keeps the link alive and gives the round-trip time", async () => {
+  const { clock, log, rtts, k } = setup();
+  await clock.advance(1000);
+  await clock.advance(40);
+  k.alive(true);
+  await clock.advance(1000);
+  assert.deepEqual(log, ["probe@1000", "probe@2040"]);
+  assert.deepEqual(rtts, [40]);
+  k.stop();
+  assert.equal(clock.timers.size, 0);
+});
+
+test("inbound traffic postpones probing: no probe while messages flow", async () => {
+  const { clock, log, k } = setup();
+  for (let i = 0; i < 10; i++) {
+    await clock.advance(500);
+    k.alive();
+  }
+  assert.deepEqual(log, []);
+  await clock.advance(1300);
+  assert.deepEqual(log, ["probe@6000", "dead@6300"]);
+});
+
+test("probe() probes at once and the timeout applies", async () => {
+  const { clock, log, k } = setup();
+  await clock.advance(100);
+  k.probe();
+  await clock.advance(300);
+  assert.deepEqual(log, ["probe@100", "dead@400"]);
+});
+
+test("stop() clears the timer", async () => {
+  const { clock, log, k } = setup();
+  k.stop();
+  await clock.advance(10_000);
+  assert.deepEqual(log, []);
+});
