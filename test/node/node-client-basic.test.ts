@@ -1,0 +1,273 @@
+// The built-in client against a real `ws` server: messages, binaryType, ping/pong, the close
+// handshake both ways, bufferedAmount and the W3C argument checks.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js";
+import { closed, messages, next, wsServer } from "./node-client-helpers.js";
+
+async function open(url: string, protocols?: string | string[]): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols);
+  await next(ws, "open");
+  return ws;
+}
+
+test("echo: text, binary as ArrayBuffer and Blob, views, in send() order", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  assert.equal(ws.readyState, WebSocket.OPEN);
+  assert.equal(ws.binaryType, "blob");
+  ws.binaryType = "arraybuffer";
+  const got = messages(ws, 6);
+  ws.send("héllo 👋");
+  ws.send(new Uint8Array([1, 2, 3]).buffer);
+  ws.send(new Blob([new Uint8Array([4, 5])]));
+  ws.send(new Uint16Array([0x0706, 0x0908]).subarray(1));
+  ws.send(new DataView(new Uint8Array([10, 11, 12]).buffer, 1, 1));
+  ws.send("last");
+  const data = await got;
+  assert.equal(data[0], "héllo 👋");
+  assert.deepEqual([...new Uint8Array(data[1] as ArrayBuffer)], [1, 2, 3]);
+  assert.deepEqual([...new Uint8Array(data[2] as ArrayBuffer)], [4, 5]);
+  assert.deepEqual([...new Uint8Array(data[3] as ArrayBuffer)], [8, 9]);
+  assert.deepEqual([...new Uint8Array(data[4] as ArrayBuffer)], [11]);
+  assert.equal(data[5], "last");
+  const done = closed(ws);
+  ws.close();
+  assert.equal((await done).wasClean, true);
+  await peer.close();
+});
+
+test("binaryType blob delivers Blobs; invalid binaryType values are ignored", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  ws.binaryType = "nonsense";
+  assert.equal(ws.binaryType, "blob");
+  ws.send(new Uint8Array([1, 2, 3]));
+  const [blob] = await messages(ws, 1);
+  assert.ok(blob instanceof Blob);
+  assert.deepEqual([...new Uint8Array(await (blob as Blob).arrayBuffer())], [1, 2, 3]);
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("large messages: 1 MiB and 16 MiB round trips are byte-exact", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  ws.binaryType = "arraybuffer";
+  for (const size of [1 << 20, 16 << 20]) {
+    const payload = new Uint8Array(size);
+    for (let i = 0; i < size; i += 4096) payload[i] = (i >>> 12) & 0xff;
+    payload[size - 1] = 0x5a;
+    ws.send(payload);
+    const [echo] = await messages(ws, 1);
+    assert.equal((echo as ArrayBuffer).byteLength, size);
+    assert.ok(Buffer.from(echo as ArrayBuffer).equals(payload), `${size} bytes differ`);
+  }
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("fragmented messages from the server are reassembled, with a ping between fragments", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  ws.binaryType = "arraybuffer";
+  const server = await connected;
+  const got = messages(ws, 2);
+  server.send("frag", { fin: false });
+  server.ping("in-between");
+  server.send("ment", { fin: false });
+  server.send("ed ✓", { fin: true });
+  server.send(Buffer.from([1, 2]), { binary: true, fin: false });
+  server.send(Buffer.from([3]), { binary: true, fin: true });
+  const [text, binary] = await got;
+  assert.equal(text, "fragmented ✓");
+  assert.deepEqual([...new Uint8Array(binary as ArrayBuffer)], [1, 2, 3]);
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("ping from the client gets a pong event; server pings are answered automatically", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  const pong = next<PongEvent>(ws, "pong");
+  ws.ping("are you there");
+  assert.equal(Buffer.from((await pong).data).toString(), "are you there");
+  const serverPong = new Promise<Buffer>((resolve) => server.once("pong", resolve));
+  server.ping(Buffer.from("server ping"));
+  assert.equal((await serverPong).toString(), "server ping");
+  assert.throws(() => ws.ping("x".repeat(126)), /125/);
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("client close: code and reason reach the server, close event is clean", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  const serverSaw = new Promise<[number, string]>((resolve) => server.once("close", (code, reason) => resolve([code, reason.toString()])));
+  const done = closed(ws);
+  ws.close(4001, "client bye ✓");
+  assert.equal(ws.readyState, WebSocket.CLOSING);
+  assert.deepEqual(await serverSaw, [4001, "client bye ✓"]);
+  const event = await done;
+  assert.deepEqual({ code: event.code, reason: event.reason, wasClean: event.wasClean }, { code: 4001, reason: "client bye ✓", wasClean: true });
+  assert.equal(ws.readyState, WebSocket.CLOSED);
+  await peer.close();
+});
+
+test("server close: the client echoes the code and reports the server's code and reason", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  const serverSaw = new Promise<number>((resolve) => server.once("close", (code) => resolve(code)));
+  const done = closed(ws);
+  server.close(1001, "going away");
+  const event = await done;
+  assert.equal(event.code, 1001);
+  assert.equal(event.reason, "going away");
+  assert.equal(event.wasClean, true);
+  assert.equal(event.error, undefined);
+  assert.equal(await serverSaw, 1001);
+  await peer.close();
+});
+
+test("server close without a status: close event code 1005", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  const done = closed(ws);
+  server.close();
+  assert.equal((await done).code, 1005);
+  await peer.close();
+});
+
+test("TCP drop without a close frame: close 1006, not clean", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  const done = closed(ws);
+  server.terminate();
+  const event = await done;
+  assert.equal(event.code, 1006);
+  assert.equal(event.wasClean, false);
+  await peer.close();
+});
+
+test("messages sent before close() are delivered before the close frame", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  const received: string[] = [];
+  server.on("message", (data) => received.push(data.toString()));
+  const serverClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  ws.send("one");
+  ws.send(new Blob(["two"]));
+  ws.send("three");
+  ws.close(1000);
+  ws.send("discarded");
+  await serverClosed;
+  assert.deepEqual(received, ["one", "two", "three"]);
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("bufferedAmount counts unsent bytes and falls to 0 once written", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  // Stop the server from reading so the bytes stay in our buffers.
+  (server as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+  const size = 8 << 20;
+  ws.send(new Uint8Array(size));
+  assert.ok(ws.bufferedAmount > 0, "bytes not yet in the kernel are counted");
+  assert.ok(ws.bufferedAmount <= size + 14, `at most payload + header, got ${ws.bufferedAmount}`);
+  const got = new Promise<void>((resolve) => server.once("message", () => resolve()));
+  (server as unknown as { _socket: { resume(): void } })._socket.resume();
+  await got;
+  // The server may read the last bytes in the same I/O turn before our write completion runs.
+  for (let turns = 0; ws.bufferedAmount > 0 && turns < 100; turns++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(ws.bufferedAmount, 0);
+  ws.close();
+  await next(ws, "close");
+  // After close, sends are discarded but counted, as in browsers.
+  ws.send("12345");
+  assert.equal(ws.bufferedAmount, 5);
+  await peer.close();
+});
+
+test("W3C argument checks: URL, subprotocols, send while CONNECTING, close codes and reasons", async () => {
+  assert.throws(() => new WebSocket("ftp://127.0.0.1/"), { name: "SyntaxError" });
+  assert.throws(() => new WebSocket("not a url"), { name: "SyntaxError" });
+  assert.throws(() => new WebSocket("ws://127.0.0.1/#frag"), { name: "SyntaxError" });
+  assert.throws(() => new WebSocket("ws://127.0.0.1/", ["a", "a"]), { name: "SyntaxError" });
+  assert.throws(() => new WebSocket("ws://127.0.0.1/", "bad protocol"), { name: "SyntaxError" });
+  const peer = await wsServer();
+  const ws = new WebSocket(peer.url.replace("ws:", "http:"));
+  assert.equal(ws.url, `${peer.url}/`);
+  assert.equal(ws.readyState, WebSocket.CONNECTING);
+  assert.equal(ws.CONNECTING, 0);
+  assert.throws(() => ws.send("early"), { name: "InvalidStateError" });
+  await next(ws, "open");
+  assert.throws(() => ws.close(1001), { name: "InvalidAccessError" });
+  assert.throws(() => ws.close(2999), { name: "InvalidAccessError" });
+  assert.throws(() => ws.close(5000), { name: "InvalidAccessError" });
+  assert.throws(() => ws.close(1000, "é".repeat(62)), { name: "SyntaxError" });
+  assert.equal(ws.readyState, WebSocket.OPEN);
+  const done = closed(ws);
+  ws.close(1000, "x".repeat(123));
+  assert.equal((await done).reason, "x".repeat(123));
+  await peer.close();
+});
+
+test("close() while CONNECTING fires error then close 1006, and never open", async () => {
+  const peer = await wsServer();
+  const ws = new WebSocket(peer.url);
+  const order: string[] = [];
+  ws.onopen = () => order.push("open");
+  ws.onerror = () => order.push("error");
+  const done = new Promise<CloseEvent>((resolve) => {
+    ws.onclose = (event) => {
+      order.push("close");
+      resolve(event);
+    };
+  });
+  ws.close();
+  assert.equal(ws.readyState, WebSocket.CLOSING);
+  const event = await done;
+  assert.equal(event.code, 1006);
+  assert.deepEqual(order, ["error", "close"]);
+  assert.equal(ws.readyState, WebSocket.CLOSED);
+  await peer.close();
+});
+
+test("on* handlers replace each other and can be removed", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  const calls: string[] = [];
+  ws.onmessage = () => calls.push("first");
+  ws.onmessage = (event) => calls.push(`second:${String(event.data)}`);
+  ws.send("a");
+  await next(ws, "message");
+  ws.onmessage = null;
+  assert.equal(ws.onmessage, null);
+  ws.send("b");
+  await next(ws, "message");
+  assert.deepEqual(calls, ["second:a"]);
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});

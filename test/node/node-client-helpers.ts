@@ -1,0 +1,233 @@
+// Shared by the node-client-*.test.ts files (run by Node and, through test/deno/, by Deno): real
+// peers on 127.0.0.1 port 0, a raw upgrade server for injecting bad frames, and event helpers.
+import net from "node:net";
+import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { WebSocketServer, type ServerOptions, type WebSocket as WsSocket } from "ws";
+import type { WebSocket } from "../../src/node-client.js";
+
+export const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** Next `type` event of `target`; rejects on an `error` event first when `type` is not "error". */
+export function next<T extends Event = Event>(target: EventTarget, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onEvent = (event: Event): void => {
+      target.removeEventListener(type, onEvent);
+      target.removeEventListener("error", onError);
+      resolve(event as T);
+    };
+    const onError = (event: Event): void => {
+      target.removeEventListener(type, onEvent);
+      target.removeEventListener("error", onError);
+      reject((event as Event & { error?: unknown }).error ?? new Error("error event"));
+    };
+    target.addEventListener(type, onEvent);
+    if (type !== "error") target.addEventListener("error", onError);
+  });
+}
+
+/** Resolves when `ws` is closed; with `error` it also records the error event that came first. */
+export function closed(ws: WebSocket): Promise<{ code: number; reason: string; wasClean: boolean; error: unknown }> {
+  return new Promise((resolve) => {
+    let error: unknown;
+    ws.addEventListener("error", (event) => {
+      error = event.error;
+    });
+    ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean, error }));
+  });
+}
+
+/** The next `count` messages' data. */
+export function messages(ws: WebSocket, count: number): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const out: unknown[] = [];
+    const onMessage = (event: MessageEvent): void => {
+      out.push(event.data);
+      if (out.length === count) {
+        ws.removeEventListener("message", onMessage);
+        resolve(out);
+      }
+    };
+    ws.addEventListener("message", onMessage);
+    ws.addEventListener("close", () => reject(new Error(`closed after ${out.length} of ${count} messages`)));
+  });
+}
+
+export interface WsPeer {
+  wss: WebSocketServer;
+  url: string;
+  port: number;
+  /** Server-side sockets, in connection order. */
+  sockets: WsSocket[];
+  /** Request headers of each upgrade, in order. */
+  requests: Array<Record<string, string | string[] | undefined>>;
+  nextConnection(): Promise<WsSocket>;
+  close(): Promise<void>;
+}
+
+/** A real `ws` server; `echo` answers every message with the same data and type. */
+export async function wsServer(options: ServerOptions & { echo?: boolean } = {}): Promise<WsPeer> {
+  const { echo = true, ...serverOptions } = options;
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...serverOptions });
+  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  const port = (wss.address() as net.AddressInfo).port;
+  const sockets: WsSocket[] = [];
+  const requests: WsPeer["requests"] = [];
+  const waiters: Array<(socket: WsSocket) => void> = [];
+  wss.on("connection", (socket, request) => {
+    sockets.push(socket);
+    requests.push(request.headers);
+    if (echo) socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+    waiters.shift()?.(socket);
+  });
+  return {
+    wss,
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    sockets,
+    requests,
+    nextConnection: () => new Promise((resolve) => waiters.push(resolve)),
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+export function acceptFor(key: string): string {
+  return createHash("sha1").update(key + GUID).digest("base64");
+}
+
+export interface RawPeer {
+  url: string;
+  port: number;
+  /** Raw request heads received, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A server speaking raw bytes. By default it answers the upgrade correctly and hands the socket
+ * to `onUpgrade`; `respond` replaces the whole response (return undefined to never answer).
+ */
+export async function rawServer(options: {
+  onUpgrade?: (socket: net.Socket, request: string) => void;
+  respond?: (key: string, request: string) => string | undefined;
+}): Promise<RawPeer> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let head = "";
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      socket.off("data", onData);
+      const request = head.slice(0, end);
+      requests.push(request);
+      const key = /sec-websocket-key: *(\S+)/i.exec(request)?.[1] ?? "";
+      const response = options.respond
+        ? options.respond(key, request)
+        : `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+      if (response === undefined) return;
+      socket.write(response, "latin1");
+      const rest = head.length > end + 4 ? Buffer.from(head.slice(end + 4), "latin1") : undefined;
+      if (rest !== undefined) socket.unshift(rest);
+      options.onUpgrade?.(socket, request);
+    };
+    socket.on("data", onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    port,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An unmasked server frame (RFC 6455 §5.2), with raw control over every header bit. */
+export function serverFrame(opcode: number, payload: Uint8Array | string = new Uint8Array(0), flags: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
+  const data = typeof payload === "string" ? Buffer.from(payload) : Buffer.from(payload);
+  const length = data.length;
+  const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  const mask = flags.mask === true;
+  const frame = Buffer.alloc(2 + extended + (mask ? 4 : 0) + length);
+  frame[0] = ((flags.fin ?? true) ? 0x80 : 0) | ((flags.rsv ?? 0) << 4) | opcode;
+  frame[1] = (mask ? 0x80 : 0) | (extended === 0 ? length : extended === 2 ? 126 : 127);
+  if (extended === 2) frame.writeUInt16BE(length, 2);
+  if (extended === 8) frame.writeBigUInt64BE(BigInt(length), 2);
+  const offset = 2 + extended + (mask ? 4 : 0);
+  data.copy(frame, offset);
+  return frame;
+}
+
+/**
+ * Collects client frames from a raw socket (unmasking them) so a test can see what the client
+ * sent, e.g. the close code after a protocol violation.
+ */
+export class FrameReader {
+  readonly frames: Array<{ opcode: number; fin: boolean; rsv: number; payload: Buffer; masked: boolean }> = [];
+  #buffer = Buffer.alloc(0);
+  #waiters: Array<{ opcode: number; resolve: (payload: Buffer) => void }> = [];
+
+  constructor(socket: net.Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      this.#parse();
+    });
+  }
+
+  /** Payload of the next frame with `opcode` (already received or still to come). */
+  waitFor(opcode: number): Promise<Buffer> {
+    const found = this.frames.find((frame) => frame.opcode === opcode);
+    if (found !== undefined) return Promise.resolve(found.payload);
+    return new Promise((resolve) => this.#waiters.push({ opcode, resolve }));
+  }
+
+  #parse(): void {
+    for (;;) {
+      const b = this.#buffer;
+      if (b.length < 2) return;
+      let length = b[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (b.length < 4) return;
+        length = b.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (b.length < 10) return;
+        length = Number(b.readBigUInt64BE(2));
+        offset = 10;
+      }
+      const masked = (b[1]! & 0x80) !== 0;
+      if (b.length < offset + (masked ? 4 : 0) + length) return;
+      const key = masked ? b.subarray(offset, offset + 4) : undefined;
+      if (masked) offset += 4;
+      const payload = Buffer.from(b.subarray(offset, offset + length));
+      if (key !== undefined) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
+      const frame = { opcode: b[0]! & 0x0f, fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 0x7, payload, masked };
+      this.frames.push(frame);
+      this.#buffer = b.subarray(offset + length);
+      for (const waiter of [...this.#waiters]) {
+        if (waiter.opcode === frame.opcode) {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          waiter.resolve(payload);
+        }
+      }
+    }
+  }
+}
+
+export function closeCodeOf(payload: Buffer): number | undefined {
+  return payload.length >= 2 ? payload.readUInt16BE(0) : undefined;
+}
