@@ -2,6 +2,7 @@
  * `for await (const msg of ws.messages())`: an async iterator over received messages with a
  * bounded buffer between the socket (which cannot wait) and a consumer that may be slower. It
  * subscribes when created, so nothing is missed between `messages()` and the first `next()`.
+ * Closures rather than a class: local names minify, `#private` names do not.
  */
 import { createError } from "../errors.js";
 
@@ -16,14 +17,24 @@ export interface MessagesOptions<In> {
    */
   bufferSize?: number;
   /**
-   * What happens when a message arrives and the buffer is full: "drop-oldest" discards the oldest
-   * buffered message, "drop-newest" the arriving one (both call `ondrop` and count in `dropped`),
-   * "error" ends the iteration by throwing ERR_QUEUE_FULL after the buffered messages.
+   * When a message arrives and the buffer is full: "drop-oldest" discards the oldest buffered
+   * message, "drop-newest" the arriving one (both call `ondrop` and count in `dropped`); "error"
+   * stops listening and, after the buffered messages, throws a ResilientError ERR_QUEUE_FULL.
    * @default "drop-oldest"
+   * @example ws.messages({ bufferSize: 100, overflow: "error" })
    */
   overflow?: MessagesOverflow;
   /** Called with each message discarded by the overflow policy. */
   ondrop?: (message: In) => void;
+}
+
+export interface MessageStream<In> extends AsyncIterableIterator<In> {
+  /** Messages discarded by the overflow policy so far. */
+  readonly dropped: number;
+  /** Messages waiting to be consumed. */
+  readonly buffered: number;
+  /** Stop listening (what `break` in a for-await loop calls). */
+  return(): Promise<IteratorResult<In>>;
 }
 
 /**
@@ -32,149 +43,107 @@ export interface MessagesOptions<In> {
  */
 export type MessageSubscribe<In> = (push: (message: In) => void, end: () => void) => () => void;
 
-const DEFAULT_BUFFER = 1000;
+const DONE = { value: undefined, done: true } as const;
 
-export class MessageStream<In> implements AsyncIterableIterator<In> {
-  readonly #size: number;
-  readonly #overflow: MessagesOverflow;
-  readonly #ondrop: ((message: In) => void) | undefined;
-  readonly #signal: AbortSignal | undefined;
-  #buffer: In[] = [];
-  #head = 0;
-  #waiters: Array<{ resolve(result: IteratorResult<In>): void; reject(error: unknown): void }> = [];
-  /** Set when the source ended or overflowed: drain the buffer, then finish with this. */
-  #ending: { error?: unknown } | undefined;
-  #unsubscribe: (() => void) | undefined;
-  #dropped = 0;
+export function createMessageStream<In>(subscribe: MessageSubscribe<In>, options: MessagesOptions<In> = {}): MessageStream<In> {
+  const { signal, ondrop, bufferSize: size = 1000, overflow = "drop-oldest" } = options;
+  if (!(size >= 1)) throw createError("ERR_INVALID_ARGUMENT", `messages(): bufferSize must be >= 1, got ${size}`);
+  let buffer: In[] = [];
+  let head = 0;
+  let dropped = 0;
+  const waiters: Array<[(result: IteratorResult<In>) => void, (error: unknown) => void]> = [];
+  /** Set when the source ended or overflowed: drain the buffer, then finish (throwing `error` once). */
+  let ending: { error?: unknown } | undefined;
+  let unsubscribe: (() => void) | undefined;
 
-  constructor(subscribe: MessageSubscribe<In>, options: MessagesOptions<In> = {}) {
-    const size = options.bufferSize ?? DEFAULT_BUFFER;
-    if (!(size >= 1)) throw createError("ERR_INVALID_ARGUMENT", `messages(): bufferSize must be >= 1, got ${size}`);
-    this.#size = size;
-    this.#overflow = options.overflow ?? "drop-oldest";
-    this.#ondrop = options.ondrop;
-    this.#signal = options.signal;
-    if (this.#signal?.aborted) {
-      this.#ending = {};
-      return;
-    }
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-    this.#unsubscribe = subscribe(
-      (message) => this.#push(message),
-      () => this.#end({}),
-    );
-    // The source may have ended synchronously inside subscribe (client already closed).
-    if (this.#ending) this.#detach();
-  }
-
-  /** Messages discarded by the overflow policy so far. */
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  /** Messages waiting to be consumed. */
-  get buffered(): number {
-    return this.#buffer.length - this.#head;
-  }
-
-  next(): Promise<IteratorResult<In>> {
-    if (this.buffered > 0) return Promise.resolve({ value: this.#shift(), done: false });
-    if (this.#ending) {
-      const { error } = this.#ending;
-      if (error !== undefined) {
-        this.#ending = {}; // throw once, then report done like any finished iterator
-        return Promise.reject(error);
-      }
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
-  }
-
-  /** Called by `break` / `return` in a for-await loop: stop listening. */
-  return(): Promise<IteratorResult<In>> {
-    this.#finish();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #push(message: In): void {
-    if (this.#ending) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      waiter.resolve({ value: message, done: false });
-      return;
-    }
-    if (this.buffered < this.#size) {
-      this.#buffer.push(message);
-      return;
-    }
-    switch (this.#overflow) {
-      case "drop-oldest":
-        this.#buffer.push(message);
-        this.#drop(this.#shift());
-        return;
-      case "drop-newest":
-        this.#drop(message);
-        return;
-      case "error":
-        this.#end({
-          error: createError(
-            "ERR_QUEUE_FULL",
-            `messages(): the consumer fell ${this.#size} messages behind (overflow: "error")`,
-            undefined,
-            message,
-          ),
-        });
-    }
-  }
-
-  #drop(message: In): void {
-    this.#dropped++;
-    this.#ondrop?.(message);
-  }
-
-  #shift(): In {
-    const message = this.#buffer[this.#head] as In;
-    this.#head++;
+  const count = () => buffer.length - head;
+  const shift = () => {
+    const message = buffer[head++] as In;
     // Compact now and then instead of Array#shift on every read (O(n) each).
-    if (this.#head >= 64 && this.#head * 2 >= this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head);
-      this.#head = 0;
-    }
+    if (head >= 64 && head * 2 >= buffer.length) (buffer = buffer.slice(head)), (head = 0);
     return message;
-  }
-
-  #end(ending: { error?: unknown }): void {
-    if (this.#ending) return;
-    this.#ending = ending;
-    this.#detach();
-    // Waiters exist only when the buffer is empty, so they get the ending right away.
-    for (const waiter of this.#waiters.splice(0)) {
-      if (ending.error !== undefined) {
-        this.#ending = {};
-        waiter.reject(ending.error);
-        ending = {};
-      } else {
-        waiter.resolve({ value: undefined, done: true });
-      }
-    }
-  }
-
-  #finish(): void {
-    this.#buffer = [];
-    this.#head = 0;
-    this.#end({});
-  }
-
-  #detach(): void {
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    const unsubscribe = this.#unsubscribe;
-    this.#unsubscribe = undefined;
+  };
+  const drop = (message: In) => {
+    dropped++;
+    ondrop?.(message);
+  };
+  const end = (error?: unknown) => {
+    if (ending) return;
+    ending = { error };
+    signal?.removeEventListener("abort", stop);
     unsubscribe?.();
-  }
+    // Waiters exist only while the buffer is empty, so they get the ending now.
+    for (const [resolve, reject] of waiters.splice(0)) {
+      if (ending.error === undefined) resolve(DONE);
+      else reject(ending.error), (ending = {});
+    }
+  };
+  const stop = () => {
+    buffer = [];
+    head = 0;
+    end();
+  };
+  const push = (message: In) => {
+    if (ending) return;
+    const waiter = waiters.shift();
+    if (waiter) waiter[0]({ value: message, done: false });
+    else if (count() < size) buffer.push(message);
+    else if (overflow == "drop-newest") drop(message);
+    else if (overflow == "drop-oldest") buffer.push(message), drop(shift());
+    else end(createError("ERR_QUEUE_FULL", `messages(): the consumer fell ${size} messages behind (overflow: "error")`, undefined, message));
+  };
 
-  readonly #onAbort = (): void => this.#finish();
+  const stream: MessageStream<In> = {
+    get dropped() {
+      return dropped;
+    },
+    get buffered() {
+      return count();
+    },
+    next() {
+      if (count()) return Promise.resolve({ value: shift(), done: false });
+      if (!ending) return new Promise((resolve, reject) => waiters.push([resolve, reject]));
+      const { error } = ending;
+      ending = {}; // throw once, then report done like any finished iterator
+      return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
+    },
+    return() {
+      stop();
+      return Promise.resolve(DONE);
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+
+  if (signal?.aborted) ending = {};
+  else {
+    signal?.addEventListener("abort", stop);
+    unsubscribe = subscribe(push, end);
+    // The source may have ended inside subscribe (the client was already closed).
+    if (ending) unsubscribe();
+  }
+  return stream;
+}
+
+/** The client surface `clientMessages` needs (ResilientWebSocket has it). */
+export interface MessagesHost<In> {
+  readonly readyState: number;
+  addEventListener(type: string, listener: (event: Event & { data?: In; to?: string }) => void): void;
+  removeEventListener(type: string, listener: (event: Event & { data?: In; to?: string }) => void): void;
+}
+
+/** A stream of a client's `message` events that ends when the client closes for good. */
+export function clientMessages<In>(host: MessagesHost<In>, options?: MessagesOptions<In>): MessageStream<In> {
+  return createMessageStream<In>((push, end) => {
+    const onMessage = (e: Event & { data?: In }) => push(e.data as In);
+    const onState = (e: Event & { to?: string }) => e.to == "closed" && end();
+    host.addEventListener("message", onMessage);
+    host.addEventListener("statechange", onState);
+    if (host.readyState == 3) end();
+    return () => {
+      host.removeEventListener("message", onMessage);
+      host.removeEventListener("statechange", onState);
+    };
+  }, options);
 }

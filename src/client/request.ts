@@ -1,9 +1,9 @@
 /**
  * Request/response over a message stream: the user says where the correlation id goes in an
  * outgoing message and how to read it from a reply; this part keeps the pending table, timeouts,
- * aborts, re-sending after a reconnect and the "matched once" rule. The client only forwards its
- * sends and its connection changes (`opened`, `disconnected`, `closed`) and offers every received
- * message to `match` before dispatching it.
+ * aborts, re-sending after a reconnect and the "matched once" rule. `attachRequests` wires it to a
+ * client through its events; the client only offers each received message to `match` before
+ * dispatching it. Closures rather than a class: local names minify, `#private` names do not.
  */
 import { createError, isResilientError, type ResilientError } from "../errors.js";
 
@@ -50,171 +50,165 @@ export interface RequestOptions {
   resend?: boolean;
 }
 
-/** Timers, injectable so tests drive time (the reliability clock satisfies this shape). */
+/** Timers, injectable so tests drive time (the reliability `Clock` has this shape). */
 export interface RequestClock {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-const realClock: RequestClock = {
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export interface Requests<In, Out> {
+  /** Requests waiting for their reply. */
+  readonly size: number;
+  request<Reply extends In = In>(message: Out, options?: RequestOptions): Promise<Reply>;
+  /** Offer a received message: true when it answered a request (or was a late/duplicate reply). */
+  match(message: In): boolean;
+  /** A connection opened (after the queue flushed): re-send what went out on a lost connection. */
+  opened(): void;
+  /** The current connection is gone (a reconnect may follow). */
+  disconnected(): void;
+  /** A queued message was discarded: its request, if any, rejects with ERR_QUEUE_FULL. */
+  dropped(message: Out, reason: string): void;
+  /** The client closed for good: every pending and later request rejects with ERR_CLOSED. */
+  closed(): void;
+}
 
 interface Pending<In, Out> {
-  readonly message: Out;
-  readonly resend: boolean;
+  m: Out;
+  resend: boolean;
   /** Number of the connection the message went (or will go) out on. */
-  sentOn: number;
-  resolve(reply: In): void;
-  reject(error: ResilientError): void;
+  on: number;
+  ok(reply: In): void;
+  fail(error: ResilientError): void;
 }
 
-/** How many settled ids are remembered, so a late or duplicate reply is swallowed, not delivered. */
-const SETTLED_MEMORY = 1024;
-const DEFAULT_TIMEOUT = 30_000;
+/** Settled ids remembered so a late or duplicate reply is swallowed, not delivered as a message. */
+const MEMORY = 1024;
 
-export class Requests<In, Out> {
-  readonly #options: RequestsOptions<In, Out>;
-  readonly #send: (message: Out) => unknown;
-  readonly #clock: RequestClock;
-  readonly #pending = new Map<string, Pending<In, Out>>();
-  readonly #settled = new Set<string>();
-  #counter = 0;
+export function createRequests<In, Out>(
+  o: RequestsOptions<In, Out>,
+  send: (message: Out) => unknown,
+  clock: RequestClock,
+  open = false,
+): Requests<In, Out> {
+  const pending = new Map<string, Pending<In, Out>>();
+  const settled = new Set<string>();
+  let counter = 0;
   /** Connections opened so far; while open, the current one's number. */
-  #connection = 0;
-  #open = false;
-  #closed: ResilientError | undefined;
+  let conn = open ? 1 : 0;
+  let closed: ResilientError | undefined;
 
-  constructor(options: RequestsOptions<In, Out>, send: (message: Out) => unknown, clock: RequestClock = realClock) {
-    this.#options = options;
-    this.#send = send;
-    this.#clock = clock;
-  }
-
-  /** Requests waiting for their reply. */
-  get size(): number {
-    return this.#pending.size;
-  }
-
-  request<Reply extends In = In>(message: Out, options: RequestOptions = {}): Promise<Reply> {
-    const { signal } = options;
-    if (this.#closed) return Promise.reject(this.#closed);
-    if (signal?.aborted) return Promise.reject(aborted(signal));
-    const id = this.#options.nextId ? this.#options.nextId() : ++this.#counter;
-    const key = String(id);
-    if (this.#pending.has(key)) {
-      return Promise.reject(createError("ERR_INVALID_ARGUMENT", `request(): id ${key} is already pending`));
-    }
-    const timeout = options.timeout ?? this.#options.timeout ?? DEFAULT_TIMEOUT;
-
-    return new Promise<Reply>((resolve, reject) => {
-      let timer: unknown;
-      const onAbort = () => settle(aborted(signal as AbortSignal));
-      const finish = () => {
-        this.#pending.delete(key);
-        this.#remember(key);
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const settle = (error: ResilientError) => {
-        finish();
-        reject(error);
-      };
-      const entry: Pending<In, Out> = {
-        message: this.#options.setId(message, id),
-        resend: options.resend ?? this.#options.resend ?? true,
-        // Sent while open: this connection; otherwise the client queues it for the next one.
-        sentOn: this.#open ? this.#connection : this.#connection + 1,
-        resolve: (reply) => {
-          finish();
-          resolve(reply as Reply);
-        },
-        reject: settle,
-      };
-      this.#pending.set(key, entry);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      if (Number.isFinite(timeout)) {
-        timer = this.#clock.setTimeout(
-          () => settle(createError("ERR_REQUEST_TIMEOUT", `request ${key}: no reply within ${timeout} ms`)),
-          timeout,
-        );
-      }
-      this.#transmit(key, entry);
-    });
-  }
-
-  /** Offer a received message: true when it was the reply to a request (or a late/duplicate one). */
-  match(message: In): boolean {
-    let id: RequestId | undefined;
+  const transmit = (key: string, p: Pending<In, Out>) => {
     try {
-      id = this.#options.getId(message);
-    } catch {
-      return false; // a getId that cannot read this message says it is not a reply
-    }
-    if (id === undefined) return false;
-    const key = String(id);
-    const entry = this.#pending.get(key);
-    if (entry) {
-      entry.resolve(message);
-      return true;
-    }
-    return this.#settled.has(key);
-  }
-
-  /** A connection opened (after the queue flushed): re-send what went out on a lost connection. */
-  opened(): void {
-    this.#connection++;
-    this.#open = true;
-    for (const [key, entry] of this.#pending) {
-      if (entry.sentOn < this.#connection) {
-        entry.sentOn = this.#connection;
-        this.#transmit(key, entry);
-      }
-    }
-  }
-
-  /** The current connection is gone (a reconnect may follow). */
-  disconnected(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    for (const [key, entry] of this.#pending) {
-      if (!entry.resend && entry.sentOn <= this.#connection) {
-        entry.reject(
-          createError("ERR_CONNECTION", `request ${key}: connection lost before the reply (resend: false)`),
-        );
-      }
-    }
-  }
-
-  /** The client closed for good: every pending and later request rejects with ERR_CLOSED. */
-  closed(reason = "the client is closed"): void {
-    this.#open = false;
-    this.#closed = createError("ERR_CLOSED", `request(): ${reason}`);
-    for (const entry of this.#pending.values()) entry.reject(this.#closed);
-  }
-
-  #transmit(key: string, entry: Pending<In, Out>): void {
-    try {
-      this.#send(entry.message);
+      send(p.m);
     } catch (error) {
-      entry.reject(
-        isResilientError(error)
-          ? error
-          : createError("ERR_INVALID_STATE", `request ${key}: could not send: ${String(error)}`, undefined, error),
-      );
+      p.fail(isResilientError(error) ? error : createError("ERR_INVALID_STATE", `request ${key}: send failed: ${error}`, undefined, error));
     }
-  }
+  };
 
-  #remember(key: string): void {
-    this.#settled.add(key);
-    if (this.#settled.size > SETTLED_MEMORY) {
-      const oldest = this.#settled.values().next().value as string;
-      this.#settled.delete(oldest);
-    }
-  }
+  return {
+    get size() {
+      return pending.size;
+    },
+
+    request<Reply extends In>(message: Out, options: RequestOptions = {}) {
+      const signal = options.signal;
+      const aborted = () => createError("ERR_ABORTED", "request(): aborted", undefined, signal!.reason);
+      if (closed || signal?.aborted) return Promise.reject(closed ?? aborted());
+      const id = o.nextId ? o.nextId() : ++counter;
+      const key = String(id);
+      if (pending.has(key)) return Promise.reject(createError("ERR_INVALID_ARGUMENT", `request(): id ${key} is already pending`));
+      const timeout = options.timeout ?? o.timeout ?? 30_000;
+
+      return new Promise<Reply>((resolve, reject) => {
+        let timer: unknown;
+        const onAbort = () => p.fail(aborted());
+        const done = () => {
+          pending.delete(key);
+          settled.add(key);
+          if (settled.size > MEMORY) settled.delete(settled.values().next().value as string);
+          clock.clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        };
+        const p: Pending<In, Out> = {
+          m: o.setId(message, id),
+          resend: options.resend ?? o.resend ?? true,
+          // Sent while open: this connection; otherwise the client queues it for the next one.
+          on: open ? conn : conn + 1,
+          ok: (reply) => (done(), resolve(reply as Reply)),
+          fail: (error) => (done(), reject(error)),
+        };
+        pending.set(key, p);
+        signal?.addEventListener("abort", onAbort);
+        if (timeout < Infinity)
+          timer = clock.setTimeout(() => p.fail(createError("ERR_REQUEST_TIMEOUT", `request ${key}: no reply within ${timeout} ms`)), timeout);
+        transmit(key, p);
+      });
+    },
+
+    match(message) {
+      let id: RequestId | undefined;
+      try {
+        id = o.getId(message);
+      } catch {
+        return false; // a getId that cannot read this message says it is not a reply
+      }
+      if (id === undefined) return false;
+      const key = String(id);
+      const p = pending.get(key);
+      p?.ok(message);
+      return !!p || settled.has(key);
+    },
+
+    opened() {
+      conn++;
+      open = true;
+      for (const [key, p] of pending)
+        if (p.on < conn) {
+          p.on = conn;
+          transmit(key, p);
+        }
+    },
+
+    disconnected() {
+      if (!open) return;
+      open = false;
+      for (const [key, p] of pending)
+        if (!p.resend && p.on <= conn) p.fail(createError("ERR_CONNECTION", `request ${key}: connection lost before the reply (resend: false)`));
+    },
+
+    dropped(message, reason) {
+      for (const [key, p] of pending)
+        if (p.m === message) p.fail(createError("ERR_QUEUE_FULL", `request ${key}: dropped from the send queue (${reason})`));
+    },
+
+    closed() {
+      open = false;
+      closed = createError("ERR_CLOSED", "request(): the client is closed");
+      for (const p of pending.values()) p.fail(closed);
+    },
+  };
 }
 
-function aborted(signal: AbortSignal): ResilientError {
-  return createError("ERR_ABORTED", "request(): aborted", undefined, signal.reason);
+/** The client surface `attachRequests` needs (ResilientWebSocket has it). */
+export interface RequestHost<Out> {
+  readonly readyState: number;
+  send(message: Out): unknown;
+  addEventListener(type: string, listener: (event: Event) => void): void;
+}
+
+/**
+ * Requests bound to a client: its `open` event re-sends (so a protocol handshake sent by an earlier
+ * `open` listener goes first), leaving "open" is a disconnect, reaching "closed" is final, and a
+ * `drop` of a request's message rejects it.
+ */
+export function attachRequests<In, Out>(host: RequestHost<Out>, o: RequestsOptions<In, Out>, clock: RequestClock): Requests<In, Out> {
+  const r = createRequests<In, Out>(o, (m) => host.send(m), clock, host.readyState == 1);
+  host.addEventListener("open", () => r.opened());
+  host.addEventListener("drop", (e) => r.dropped((e as Event & { message: Out }).message, (e as Event & { reason: string }).reason));
+  host.addEventListener("statechange", (e) => {
+    const { from, to } = e as Event & { from: string; to: string };
+    if (from == "open") r.disconnected();
+    if (to == "closed") r.closed();
+  });
+  return r;
 }

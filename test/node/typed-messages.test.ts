@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MessageStream, type MessageSubscribe, type MessagesOptions } from "../../src/client/messages.js";
+import { clientMessages, createMessageStream, type MessageSubscribe, type MessagesOptions } from "../../src/client/messages.js";
 import { isResilientError } from "../../src/errors.js";
 
 /** A source the test drives by hand. */
@@ -26,7 +26,7 @@ function source<T>() {
 
 function stream<T>(options?: MessagesOptions<T>) {
   const src = source<T>();
-  return { src, messages: new MessageStream<T>(src.subscribe, options) };
+  return { src, messages: createMessageStream<T>(src.subscribe, options) };
 }
 
 describe("MessageStream", () => {
@@ -125,14 +125,14 @@ describe("MessageStream", () => {
 
   it("an already aborted signal never subscribes", async () => {
     const src = source<number>();
-    const messages = new MessageStream<number>(src.subscribe, { signal: AbortSignal.abort() });
+    const messages = createMessageStream<number>(src.subscribe, { signal: AbortSignal.abort() });
     assert.equal(src.subscribed, 0);
     assert.deepEqual(await messages.next(), { value: undefined, done: true });
   });
 
   it("a source that ends inside subscribe (client already closed) ends the stream", async () => {
     let unsubscribed = false;
-    const messages = new MessageStream<number>((_push, end) => {
+    const messages = createMessageStream<number>((_push, end) => {
       end();
       return () => (unsubscribed = true);
     });
@@ -155,5 +155,26 @@ describe("MessageStream", () => {
 
   it("rejects a bufferSize below 1", () => {
     assert.throws(() => stream({ bufferSize: 0 }), { code: "ERR_INVALID_ARGUMENT" });
+  });
+});
+
+describe("clientMessages", () => {
+  it("iterates a client's message events and ends when it reaches the closed state", async () => {
+    const host = Object.assign(new EventTarget(), { readyState: 1 });
+    const emit = (type: string, fields: object) => host.dispatchEvent(Object.assign(new Event(type), fields));
+    const messages = clientMessages<string>(host);
+    emit("message", { data: "a" });
+    emit("statechange", { from: "open", to: "reconnecting" });
+    emit("message", { data: "b" });
+    emit("statechange", { from: "closing", to: "closed" });
+    emit("message", { data: "c" });
+    const seen: string[] = [];
+    for await (const m of messages) seen.push(m);
+    assert.deepEqual(seen, ["a", "b"]);
+  });
+
+  it("a client already closed gives an empty stream", async () => {
+    const host = Object.assign(new EventTarget(), { readyState: 3 });
+    assert.deepEqual(await clientMessages(host).next(), { value: undefined, done: true });
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Requests, type RequestClock } from "../../src/client/request.js";
+import { attachRequests, createRequests, type RequestClock } from "../../src/client/request.js";
 import { isResilientError, type ErrorCode } from "../../src/errors.js";
 
 type Out = { op: string; id?: string | number };
@@ -37,7 +37,7 @@ function fakeClock(): RequestClock & { advance(ms: number): void; readonly timer
 function setup(options: { resend?: boolean; timeout?: number } = {}) {
   const sent: Out[] = [];
   const clock = fakeClock();
-  const requests = new Requests<In, Out>(
+  const requests = createRequests<In, Out>(
     {
       setId: (msg, id) => ({ ...msg, id }),
       getId: (msg) => (msg.type === "reply" ? msg.id : undefined),
@@ -84,9 +84,10 @@ describe("Requests", () => {
   });
 
   it("a getId that throws on a message means: not a reply", () => {
-    const requests = new Requests<unknown, Out>(
+    const requests = createRequests<unknown, Out>(
       { setId: (m, id) => ({ ...m, id }), getId: (m) => (m as { id: number }).id },
       () => undefined,
+      fakeClock(),
     );
     assert.equal(requests.match(null), false);
   });
@@ -182,11 +183,12 @@ describe("Requests", () => {
   });
 
   it("a send that throws rejects the request with that error", async () => {
-    const requests = new Requests<In, Out>(
+    const requests = createRequests<In, Out>(
       { setId: (m, id) => ({ ...m, id }), getId: (m) => m.id },
       () => {
         throw new Error("queue full");
       },
+      fakeClock(),
     );
     const error = await rejectsWith(requests.request({ op: "a" }), "ERR_INVALID_STATE");
     assert.match(error.message, /queue full/);
@@ -194,13 +196,54 @@ describe("Requests", () => {
 
   it("uses nextId and compares ids as strings", async () => {
     let n = 0;
-    const requests = new Requests<{ id: string }, Out>(
+    const requests = createRequests<{ id: string }, Out>(
       { setId: (m, id) => ({ ...m, id }), getId: (m) => m.id, nextId: () => 10 + n++ },
       () => undefined,
+      fakeClock(),
     );
     requests.opened();
     const p = requests.request({ op: "a" });
     assert.equal(requests.match({ id: "10" }), true);
     assert.deepEqual(await p, { id: "10" });
+  });
+
+  it("a request whose queued message is dropped rejects with ERR_QUEUE_FULL", async () => {
+    const { sent, requests } = setup();
+    const p = requests.request({ op: "a" });
+    requests.dropped({ op: "other" }, "overflow");
+    assert.equal(requests.size, 1);
+    requests.dropped(sent[0] as Out, "ttl");
+    assert.match((await rejectsWith(p, "ERR_QUEUE_FULL")).message, /\(ttl\)/);
+  });
+});
+
+describe("attachRequests", () => {
+  it("follows the client's events: open re-sends, leaving open disconnects, closed is final, drop rejects", async () => {
+    const host = Object.assign(new EventTarget(), {
+      readyState: 1,
+      sent: [] as Out[],
+      send(m: Out) {
+        this.sent.push(m);
+      },
+    });
+    const emit = (type: string, fields: object = {}) => host.dispatchEvent(Object.assign(new Event(type), fields));
+    const requests = attachRequests<In, Out>(
+      host,
+      { setId: (m, id) => ({ ...m, id }), getId: (m) => (m.type === "reply" ? m.id : undefined) },
+      fakeClock(),
+    );
+    const a = requests.request({ op: "a" });
+    const b = requests.request({ op: "b" }, { resend: false });
+    emit("statechange", { from: "open", to: "reconnecting" });
+    await rejectsWith(b, "ERR_CONNECTION");
+    emit("statechange", { from: "reconnecting", to: "connecting" });
+    emit("statechange", { from: "connecting", to: "open" });
+    emit("open");
+    assert.deepEqual(host.sent.map((m) => m.op), ["a", "b", "a"]);
+    const c = requests.request({ op: "c" });
+    emit("drop", { message: host.sent[3], reason: "overflow" });
+    await rejectsWith(c, "ERR_QUEUE_FULL");
+    emit("statechange", { from: "open", to: "closed" });
+    await rejectsWith(a, "ERR_CLOSED");
   });
 });
