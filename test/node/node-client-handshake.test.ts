@@ -1,0 +1,143 @@
+// The opening handshake (RFC 6455 §4.1) of the built-in client against real servers: failures with
+// their HTTP status, subprotocols, headers, Basic auth, timeout and redirects.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { Buffer } from "node:buffer";
+import { WebSocket, type HandshakeStatusError } from "../../src/node-client.js";
+import { acceptFor, closed, next, rawServer, wsServer } from "./node-client-helpers.js";
+
+test("401, 403 and 429 surface as error (ERR_HANDSHAKE_STATUS with status, headers, Retry-After) then close 1006", async () => {
+  for (const [status, text, headers] of [
+    [401, "Unauthorized", { "WWW-Authenticate": 'Bearer realm="feed"' }],
+    [403, "Forbidden", {}],
+    [429, "Too Many Requests", { "Retry-After": "7" }],
+  ] as const) {
+    const peer = await wsServer({ verifyClient: (_info, callback) => callback(false, status, text, headers) });
+    const ws = new WebSocket(peer.url);
+    const order: string[] = [];
+    ws.addEventListener("open", () => order.push("open"));
+    ws.addEventListener("error", () => order.push("error"));
+    const event = await closed(ws);
+    order.push("close");
+    assert.deepEqual(order, ["error", "close"]);
+    assert.equal(event.code, 1006);
+    assert.equal(event.wasClean, false);
+    const error = event.error as HandshakeStatusError;
+    assert.equal(error.code, "ERR_HANDSHAKE_STATUS");
+    assert.equal(error.status, status);
+    if (status === 401) assert.equal(error.headers.get("www-authenticate"), 'Bearer realm="feed"');
+    assert.equal(error.retryAfter, status === 429 ? 7000 : undefined);
+    await peer.close();
+  }
+});
+
+test("a wrong Sec-WebSocket-Accept fails the handshake", async () => {
+  const peer = await rawServer({
+    respond: () => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor("wrong key")}\r\n\r\n`,
+  });
+  const event = await closed(new WebSocket(peer.url));
+  assert.equal(event.code, 1006);
+  assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE");
+  assert.match(String(event.error), /Accept/);
+  await peer.close();
+});
+
+test("a subprotocol we did not offer fails the handshake (none offered, or another one)", async () => {
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
+  });
+  for (const offered of [undefined, ["superchat"]]) {
+    const event = await closed(new WebSocket(peer.url, offered));
+    assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE");
+    assert.match(String(event.error), /chat/);
+  }
+  await peer.close();
+});
+
+test("subprotocol selection: the server's choice among those offered is `protocol`", async () => {
+  const peer = await wsServer({ handleProtocols: (protocols) => (protocols.has("v2.json") ? "v2.json" : false) });
+  const ws = new WebSocket(peer.url, ["v3.bin", "v2.json"]);
+  await next(ws, "open");
+  assert.equal(ws.protocol, "v2.json");
+  assert.equal(peer.requests[0]?.["sec-websocket-protocol"], "v3.bin, v2.json");
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("custom headers, origin and Basic auth from URL credentials reach the server", async () => {
+  const peer = await wsServer();
+  const url = peer.url.replace("ws://", "ws://al%20ice:p%40ss@");
+  const ws = new WebSocket(`${url}/feed?x=1`, undefined, { headers: { "X-Api-Key": "k-123" }, origin: "https://app.example" });
+  await next(ws, "open");
+  const headers = peer.requests[0]!;
+  assert.equal(headers["x-api-key"], "k-123");
+  assert.equal(headers["origin"], "https://app.example");
+  assert.equal(headers["authorization"], `Basic ${Buffer.from("al ice:p@ss").toString("base64")}`);
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("handshakeTimeout: a server that never answers fails with ERR_HANDSHAKE_TIMEOUT, close 1006", async () => {
+  const peer = await rawServer({ respond: () => undefined });
+  const started = Date.now();
+  const event = await closed(new WebSocket(peer.url, undefined, { handshakeTimeout: 150 }));
+  assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE_TIMEOUT");
+  assert.equal(event.code, 1006);
+  assert.ok(Date.now() - started >= 140);
+  await peer.close();
+});
+
+test("connection refused: error ERR_CONNECTION then close 1006", async () => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const event = await closed(new WebSocket(`ws://127.0.0.1:${port}`));
+  assert.equal((event.error as { code: string }).code, "ERR_CONNECTION");
+  assert.equal(event.code, 1006);
+});
+
+test("redirects are not followed by default: the 3xx is reported with its Location", async () => {
+  const peer = await rawServer({ respond: () => "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n" });
+  const event = await closed(new WebSocket(peer.url));
+  const error = event.error as HandshakeStatusError;
+  assert.equal(error.status, 302);
+  assert.equal(error.headers.get("location"), "/elsewhere");
+  assert.equal(peer.requests.length, 1);
+  await peer.close();
+});
+
+test("followRedirects: same-origin keeps credentials, cross-origin drops Authorization and Cookie, hop limit holds", async () => {
+  const target = await wsServer();
+  const redirector = await rawServer({
+    respond: (key, request) => {
+      if (request.startsWith("GET /same ")) return "HTTP/1.1 301 Moved\r\nLocation: /cross\r\n\r\n";
+      if (request.startsWith("GET /cross ")) return `HTTP/1.1 307 Temporary\r\nLocation: ${target.url}/final\r\n\r\n`;
+      return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+    },
+  });
+  const url = `${redirector.url.replace("ws://", "ws://user:secret@")}/same`;
+  const headers = { Cookie: "session=1", "X-Trace": "t-1" };
+
+  const tooFew = await closed(new WebSocket(url, undefined, { headers, followRedirects: 1 }));
+  assert.equal((tooFew.error as HandshakeStatusError).status, 307);
+
+  const ws = new WebSocket(url, undefined, { headers, followRedirects: 2 });
+  await next(ws, "open");
+  const sameOrigin = redirector.requests.at(-1)!;
+  assert.match(sameOrigin, /^GET \/cross /);
+  assert.match(sameOrigin, /\r\nAuthorization: Basic /i);
+  assert.match(sameOrigin, /\r\nCookie: session=1/i);
+  const final = target.requests[0]!;
+  assert.equal(final["authorization"], undefined);
+  assert.equal(final["cookie"], undefined);
+  assert.equal(final["x-trace"], "t-1");
+  ws.close();
+  await next(ws, "close");
+  await redirector.close();
+  await target.close();
+});
