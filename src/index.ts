@@ -8,3 +8,4 @@ export type { Clock } from "./reliability/clock.js";
 export type { DropReason, Overflow } from "./reliability/outbox.js";
 export type { CloseEventLike, SendData, TransportConstructor, TransportSocket } from "./adapters/transport.js";
 export { ResilientError, createError, isResilientError, type ErrorCode } from "./errors.js";
+export * from "./client/codecs.js";

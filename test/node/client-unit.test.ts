@@ -1,0 +1,676 @@
+/**
+ * ResilientWebSocket with a scripted transport and a fake clock: every timing and policy branch,
+ * deterministic and fast.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ResilientWebSocket } from "../../src/client/client.js";
+import type { ResilientOptions } from "../../src/client/options.js";
+import type { Codec } from "../../src/client/codec.js";
+import { isResilientError } from "../../src/errors.js";
+import { FakeClock, PingSocket, flush, record, transport } from "./client-helpers.js";
+
+const URL_ = "ws://test.invalid/";
+
+function client<In = unknown, Out = unknown>(opts: ResilientOptions<In, Out> = {}, ping = false) {
+  const clock = new FakeClock();
+  const t = ping ? transport(PingSocket) : transport();
+  const ws = new ResilientWebSocket<In, Out>(URL_, {
+    WebSocket: t.WebSocket,
+    clock,
+    random: () => 0.5,
+    window: null,
+    ...opts,
+  });
+  return { ws, clock, ...t };
+}
+
+const states = (ws: EventTarget) => record(ws, ["statechange"], (e) => `${e.from}>${e.to}`);
+const jsonCodec: Codec<unknown, unknown> = {
+  frame: "text",
+  encode: (m) => JSON.stringify(m),
+  decode: (d) => JSON.parse(d as string),
+};
+
+test("statechange sequence: connect, drop, reconnect, close", async () => {
+  const { ws, clock, sockets, last } = client();
+  const log = states(ws);
+  assert.equal(ws.readyState, 0);
+  await flush();
+  last().serverOpen();
+  assert.equal(ws.readyState, 1);
+  last().serverClose(1006);
+  assert.equal(ws.state, "reconnecting");
+  assert.equal(ws.readyState, 0, "CONNECTING while waiting to reconnect");
+  await clock.advance(1000);
+  assert.equal(sockets.length, 2);
+  last().serverOpen();
+  ws.close();
+  assert.equal(ws.readyState, 2);
+  last().serverClose(1000);
+  assert.equal(ws.readyState, 3);
+  assert.deepEqual(log, [
+    "statechange:connecting>open",
+    "statechange:open>reconnecting",
+    "statechange:reconnecting>connecting",
+    "statechange:connecting>open",
+    "statechange:open>closing",
+    "statechange:closing>closed",
+  ]);
+});
+
+test("every underlying close reaches onclose, then reconnecting; readyState CLOSED only when final", async () => {
+  const { ws, clock, last } = client({ reconnect: { maxRetries: 1 } });
+  const seen: string[] = [];
+  ws.onclose = (e) => seen.push(`close ${e.code} rs=${ws.readyState}`);
+  ws.on("reconnecting", (e) => seen.push(`reconnecting ${e.attempt} ${e.delay} ${e.code}`));
+  await flush();
+  last().serverClose(1006);
+  await clock.advance(10_000);
+  last().serverClose(1006);
+  assert.deepEqual(seen, ["close 1006 rs=0", "reconnecting 1 750 1006", "close 1006 rs=3"]);
+  assert.equal(ws.state, "closed");
+});
+
+test("backoff delays grow per failed attempt and reset after stable uptime", async () => {
+  const { ws, clock, last } = client({ reconnect: { jitter: "none", resetAfter: 5000 } });
+  const delays = record(ws, ["reconnecting"], (e) => `${e.attempt}/${e.delay}`);
+  await flush();
+  for (let i = 0; i < 3; i++) {
+    last().serverClose(1006);
+    await clock.advance(10_000);
+  }
+  last().serverOpen();
+  await clock.advance(4_999);
+  last().serverClose(1000);
+  await clock.advance(10_000);
+  last().serverOpen();
+  await clock.advance(5_000);
+  last().serverClose(1000);
+  assert.deepEqual(delays, [
+    "reconnecting:1/500",
+    "reconnecting:2/1000",
+    "reconnecting:3/2000",
+    "reconnecting:4/4000",
+    "reconnecting:1/500",
+  ]);
+  assert.equal(ws.attempt, 1);
+  ws.close();
+});
+
+test("connectTimeout abandons a hanging attempt (error ERR_CONNECT_TIMEOUT) and retries", async () => {
+  const { ws, clock, sockets } = client({ connectTimeout: 2000 });
+  const errors: unknown[] = [];
+  ws.onerror = (e) => errors.push(e.error);
+  await flush();
+  await clock.advance(1999);
+  assert.equal(sockets.length, 1);
+  await clock.advance(1);
+  assert.equal(sockets[0]!.closeCalls.length, 1, "the hanging socket is closed");
+  assert.ok(isResilientError(errors[0]) && errors[0].code == "ERR_CONNECT_TIMEOUT");
+  assert.equal(ws.state, "reconnecting");
+  await clock.advance(750);
+  assert.equal(sockets.length, 2);
+  // a late open from the abandoned socket is ignored
+  sockets[0]!.serverOpen();
+  assert.equal(ws.state, "connecting");
+  sockets[1]!.serverOpen();
+  assert.equal(ws.state, "open");
+  await clock.advance(10_000);
+  assert.equal(sockets.length, 2, "the timer was cleared on open");
+  ws.close();
+});
+
+for (const [code, retried] of [
+  [1000, true],
+  [1001, true],
+  [1006, true],
+  [1011, true],
+  [1012, true],
+  [1008, false],
+  [4000, false],
+  [4999, false],
+  [3000, true],
+] as const) {
+  test(`close code ${code} from the server is ${retried ? "" : "not "}retried`, async () => {
+    const { ws, clock, sockets, last } = client();
+    await flush();
+    last().serverOpen();
+    last().serverClose(code);
+    assert.equal(ws.state, retried ? "reconnecting" : "closed");
+    await clock.advance(1000);
+    assert.equal(sockets.length, retried ? 2 : 1);
+    ws.close();
+  });
+}
+
+test("shouldReconnect overrides the policy; undefined keeps the default", async () => {
+  const { ws, clock, sockets, last } = client({
+    reconnect: { shouldReconnect: (e) => (e.code == 4001 ? true : e.code == 1006 ? false : undefined) },
+  });
+  await flush();
+  last().serverClose(4001);
+  assert.equal(ws.state, "reconnecting");
+  await clock.advance(2000);
+  last().serverClose(1008);
+  assert.equal(ws.state, "closed", "1008 not retried by default");
+  assert.equal(sockets.length, 2);
+
+  const b = client({ reconnect: { shouldReconnect: (e) => (e.code == 1006 ? false : undefined) } });
+  await flush();
+  b.last().serverClose(1006);
+  assert.equal(b.ws.state, "closed");
+});
+
+test("1013 (try again later) waits at least maxDelay", async () => {
+  const { ws, clock, sockets, last } = client({ reconnect: { maxDelay: 8000 } });
+  const delays = record(ws, ["reconnecting"], (e) => String(e.delay));
+  await flush();
+  last().serverOpen();
+  last().serverClose(1013);
+  await clock.advance(7999);
+  assert.equal(sockets.length, 1);
+  await clock.advance(1);
+  assert.equal(sockets.length, 2);
+  assert.deepEqual(delays, ["reconnecting:8000"]);
+  ws.close();
+});
+
+test("maxRetries: the client gives up and closes for good", async () => {
+  const { ws, clock, sockets, last } = client({ reconnect: { maxRetries: 2 } });
+  await flush();
+  for (let i = 0; i < 3; i++) {
+    last().serverClose(1006);
+    await clock.advance(60_000);
+  }
+  assert.equal(sockets.length, 3);
+  assert.equal(ws.state, "closed");
+  await assert.rejects(ws.opened(), (e: unknown) => isResilientError(e) && e.code == "ERR_CLOSED");
+});
+
+test("reconnect: false behaves like a plain WebSocket", async () => {
+  const { ws, last } = client({ reconnect: false });
+  await flush();
+  last().serverOpen();
+  last().serverClose(1006);
+  assert.equal(ws.state, "closed");
+});
+
+test("application close() is final: even a server's 1000 is not retried, and no timer remains", async () => {
+  const { ws, clock, sockets, last } = client();
+  await flush();
+  last().serverOpen();
+  ws.close(4001, "bye");
+  assert.deepEqual(last().closeCalls, [[4001, "bye"]]);
+  last().serverClose(1000);
+  assert.equal(ws.state, "closed");
+  ws.reconnect();
+  await clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+  assert.equal(clock.timers.size, 0);
+  assert.throws(() => ws.send("x"), (e: unknown) => isResilientError(e) && e.code == "ERR_CLOSED" && /readyState 3 \(CLOSED\)/.test(e.message));
+});
+
+test("close() while waiting to reconnect ends at once with a close event", async () => {
+  const { ws, clock, sockets, last } = client();
+  await flush();
+  last().serverClose(1006);
+  const closes = record(ws, ["close"], (e) => String(e.code));
+  ws.close(1000, "done");
+  assert.equal(ws.state, "closed");
+  assert.deepEqual(closes, ["close:1000"]);
+  await clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+});
+
+test("close() validates like the browser", async () => {
+  const { ws } = client();
+  assert.throws(() => ws.close(1001), { name: "InvalidAccessError" });
+  assert.throws(() => ws.close(2999), { name: "InvalidAccessError" });
+  assert.throws(() => ws.close(5000), { name: "InvalidAccessError" });
+  assert.throws(() => ws.close(1000, "é".repeat(62)), { name: "SyntaxError" });
+  assert.equal(ws.state, "connecting");
+  ws.close(1000, "é".repeat(61));
+  assert.equal(ws.state, "closed");
+});
+
+test("abort signal = close(1000), final; an already aborted signal never connects", async () => {
+  const ac = new AbortController();
+  const { ws, clock, sockets, last } = client({ signal: ac.signal });
+  await flush();
+  last().serverOpen();
+  ac.abort();
+  assert.deepEqual(last().closeCalls, [[1000, undefined]]);
+  last().serverClose(1000);
+  assert.equal(ws.state, "closed");
+  await clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+
+  const b = client({ signal: AbortSignal.abort() });
+  await flush();
+  assert.equal(b.sockets.length, 0);
+  assert.equal(b.ws.state, "closed");
+});
+
+for (const kind of ["sync", "async"] as const) {
+  test(`a URL provider that throws (${kind}) is a failed attempt, retried; it is called before every attempt`, async () => {
+    let calls = 0;
+    const url = kind == "sync"
+      ? () => {
+          if (++calls == 1) throw new Error("token service down");
+          return `ws://test.invalid/?token=${calls}`;
+        }
+      : async () => {
+          if (++calls == 1) throw new Error("token service down");
+          return new URL(`ws://test.invalid/?token=${calls}`);
+        };
+    const clock = new FakeClock();
+    const t = transport();
+    const ws = new ResilientWebSocket(url, { WebSocket: t.WebSocket, clock, random: () => 0, window: null });
+    const errors: unknown[] = [];
+    ws.onerror = (e) => errors.push(e.error);
+    await flush();
+    assert.equal(t.sockets.length, 0);
+    assert.ok(isResilientError(errors[0]) && errors[0].code == "ERR_URL_PROVIDER" && /token service down/.test(errors[0].message));
+    assert.equal(ws.state, "reconnecting");
+    await clock.advance(500);
+    assert.equal(t.last().url, "ws://test.invalid/?token=2");
+    assert.equal(ws.url, "ws://test.invalid/?token=2");
+    t.last().serverOpen();
+    t.last().serverClose(1006);
+    await clock.advance(1000);
+    assert.equal(t.last().url, "ws://test.invalid/?token=3");
+    ws.close();
+  });
+}
+
+test("protocols provider is evaluated per attempt and transport options are passed as 3rd argument", async () => {
+  let n = 0;
+  const { clock, sockets, last, ws } = client({ protocols: async () => [`v${++n}`], transport: { headers: { a: "b" } } });
+  await flush();
+  assert.deepEqual(last().protocols, ["v1"]);
+  assert.deepEqual(last().options, { headers: { a: "b" } });
+  last().serverClose(1006);
+  await clock.advance(1000);
+  assert.deepEqual(sockets[1]!.protocols, ["v2"]);
+  ws.close();
+  const b = client();
+  assert.equal(b.sockets.length, 0);
+  await flush();
+  assert.equal(b.last().options, undefined, "no 3rd argument without transport options");
+  b.ws.close();
+});
+
+test("send while not open queues; the queue flushes in order before open listeners run", async () => {
+  const { ws, last } = client();
+  assert.equal(ws.send("a"), "queued");
+  assert.equal(ws.send("b"), "queued");
+  assert.equal(ws.bufferedAmount, 2);
+  assert.equal(ws.stats.queued, 2);
+  await flush();
+  let atOpen: unknown[] = [];
+  ws.onopen = () => {
+    atOpen = [...last().sent];
+    ws.send("c");
+  };
+  last().serverOpen();
+  assert.deepEqual(atOpen, ["a", "b"]);
+  assert.deepEqual(last().sent, ["a", "b", "c"]);
+  assert.equal(ws.send("d"), "sent");
+  assert.equal(ws.bufferedAmount, 0);
+  const s = ws.stats;
+  assert.equal(s.messagesOut, 4);
+  assert.equal(s.bytesOut, 4);
+  ws.close();
+});
+
+test("messages sent during an outage go out once, in order, after the reconnect", async () => {
+  const { ws, clock, sockets, last } = client();
+  await flush();
+  last().serverOpen();
+  ws.send("1");
+  last().serverClose(1006);
+  for (const m of ["2", "3", "4"]) assert.equal(ws.send(m), "queued");
+  await clock.advance(1000);
+  last().serverOpen();
+  assert.deepEqual(sockets[0]!.sent, ["1"]);
+  assert.deepEqual(sockets[1]!.sent, ["2", "3", "4"]);
+  ws.close();
+});
+
+test("a socket that is closing but not yet closed queues instead of reporting sent", async () => {
+  const { ws, clock, sockets, last } = client();
+  await flush();
+  last().serverOpen();
+  last().readyState = 2;
+  assert.equal(ws.send("x"), "queued");
+  last().serverClose(1006);
+  await clock.advance(1000);
+  last().serverOpen();
+  assert.deepEqual(sockets[1]!.sent, ["x"]);
+  ws.close();
+});
+
+test("overflow policies through send(): drop-oldest, drop-newest, error; byte accounting with multibyte text", async () => {
+  const a = client({ queue: { maxMessages: 2 } });
+  const dropsA = record(a.ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  assert.deepEqual(["x", "y", "z"].map((m) => a.ws.send(m)), ["queued", "queued", "queued"]);
+  assert.deepEqual(dropsA, ["drop:x/overflow"]);
+  assert.equal(a.ws.stats.dropped, 1);
+
+  const b = client({ queue: { maxBytes: 7, overflow: "drop-newest" } });
+  const dropsB = record(b.ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  assert.equal(b.ws.send("€€"), "queued"); // 6 bytes
+  assert.equal(b.ws.bufferedAmount, 6);
+  assert.equal(b.ws.send("é"), "dropped"); // 2 more bytes: 8 > 7
+  assert.deepEqual(dropsB, ["drop:é/overflow"]);
+
+  const c = client({ queue: { maxMessages: 1, overflow: "error" } });
+  const dropsC = record(c.ws, ["drop"]);
+  c.ws.send("1");
+  assert.throws(() => c.ws.send("2"), (e: unknown) => isResilientError(e) && e.code == "ERR_QUEUE_FULL");
+  assert.deepEqual(dropsC, []);
+  for (const x of [a, b, c]) x.ws.close();
+});
+
+test("ttl drops stale messages at flush, with reason ttl", async () => {
+  const { ws, clock, last } = client({ queue: { ttl: 1000 } });
+  const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  ws.send("old");
+  await clock.advance(800);
+  ws.send("new");
+  await clock.advance(300);
+  last().serverOpen();
+  assert.deepEqual(last().sent, ["new"]);
+  assert.deepEqual(drops, ["drop:old/ttl"]);
+  ws.close();
+});
+
+test("final close drops what is still queued, each with a drop event", async () => {
+  const { ws } = client();
+  const log = record(ws, ["drop", "close"], (e) => String(e.reason ?? ""));
+  ws.send("a");
+  ws.send("b");
+  ws.close();
+  assert.deepEqual(log, ["drop:closed", "drop:closed", "close"]);
+  assert.equal(ws.stats.dropped, 2);
+});
+
+test("keepalive with a ping transport: pongs keep it, silence replaces the connection within interval + timeout", async () => {
+  const { ws, clock, sockets, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
+  await flush();
+  const s0 = last() as PingSocket;
+  s0.serverOpen();
+  await clock.advance(1000);
+  assert.equal(s0.pings, 1);
+  await clock.advance(20);
+  s0.serverPong();
+  assert.equal(ws.stats.lastRtt, 20);
+  for (let i = 0; i < 5; i++) {
+    await clock.advance(1000);
+    s0.serverPong();
+  }
+  assert.equal(s0.pings, 6);
+  assert.equal(ws.state, "open", "answered pings keep the connection");
+  const pingsBefore = s0.pings;
+  const log = record(ws, ["close", "reconnecting"], (e) => String(e.reason));
+  const t0 = clock.t;
+  // the server goes silent: the next probe is not answered
+  let deadAt = -1;
+  ws.on("statechange", (e) => e.to == "reconnecting" && (deadAt = clock.t));
+  await clock.advance(3000);
+  assert.ok(s0.pings > pingsBefore);
+  assert.ok(deadAt > 0 && deadAt - t0 <= 1500, `dead after ${deadAt - t0} ms`);
+  assert.deepEqual(log.slice(0, 2), ["close:keepalive timeout", "reconnecting:keepalive timeout"]);
+  assert.equal(sockets.length, 2);
+  ws.close();
+});
+
+test("keepalive with an application heartbeat: message/isPong, replies not delivered", async () => {
+  const { ws, clock, last } = client({
+    keepalive: { interval: 1000, timeout: 500, message: "ping", isPong: (d) => d == "pong" },
+  });
+  const messages = record(ws, ["message"], (e) => String(e.data));
+  await flush();
+  last().serverOpen();
+  await clock.advance(1000);
+  assert.deepEqual(last().sent, ["ping"]);
+  last().serverMessage("pong");
+  last().serverMessage("hello");
+  assert.deepEqual(messages, ["message:hello"]);
+  assert.equal(ws.stats.messagesIn, 2);
+  await clock.advance(1000);
+  assert.deepEqual(last().sent, ["ping", "ping"]);
+  await clock.advance(500);
+  assert.equal(ws.state, "reconnecting", "unanswered heartbeat: dead");
+  ws.close();
+});
+
+test("without ping and without heartbeat an idle link is never declared dead", async () => {
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } });
+  await flush();
+  last().serverOpen();
+  await clock.advance(3_600_000);
+  assert.equal(ws.state, "open");
+  assert.equal(clock.timers.size, 0, "no timers at all");
+  ws.close();
+});
+
+test("any inbound message is liveness for ping transports too", async () => {
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
+  await flush();
+  last().serverOpen();
+  for (let i = 0; i < 20; i++) {
+    await clock.advance(400);
+    last().serverMessage("tick");
+  }
+  assert.equal((last() as PingSocket).pings, 0);
+  assert.equal(ws.state, "open");
+  ws.close();
+});
+
+test("offline pauses attempts without spending the budget; online reconnects at once", async () => {
+  const win = new EventTarget();
+  const { ws, clock, sockets, last } = client({ window: win, reconnect: { maxRetries: 1 } });
+  await flush();
+  last().serverOpen();
+  win.dispatchEvent(new Event("offline"));
+  last().serverClose(1006);
+  assert.equal(ws.state, "reconnecting");
+  await clock.advance(600_000);
+  assert.equal(sockets.length, 1, "no attempt while offline");
+  assert.equal(ws.attempt, 0);
+  win.dispatchEvent(new Event("online"));
+  await flush();
+  assert.equal(sockets.length, 2, "online: at once");
+  last().serverClose(1006);
+  assert.equal(ws.state, "reconnecting", "budget still available");
+  win.dispatchEvent(new Event("offline"));
+  await clock.advance(600_000);
+  assert.equal(sockets.length, 2, "a scheduled attempt is paused by offline");
+  win.dispatchEvent(new Event("online"));
+  await flush();
+  assert.equal(sockets.length, 3);
+  ws.close();
+});
+
+test("back to visible: a stale socket is replaced, an open one is probed", async () => {
+  const win = Object.assign(new EventTarget(), { document: { visibilityState: "visible" } });
+  const { ws, clock, sockets, last } = client({ window: win, keepalive: { interval: 60_000, timeout: 500 } }, true);
+  await flush();
+  last().serverOpen();
+  win.dispatchEvent(new Event("visibilitychange"));
+  assert.equal((last() as PingSocket).pings, 1, "probed at once");
+  (last() as PingSocket).serverPong();
+  await clock.advance(1000);
+  assert.equal(ws.state, "open");
+  win.document.visibilityState = "hidden";
+  win.dispatchEvent(new Event("visibilitychange"));
+  assert.equal((last() as PingSocket).pings, 1, "hidden: nothing");
+  win.document.visibilityState = "visible";
+  last().readyState = 3; // died in the background, close event never came
+  win.dispatchEvent(new Event("visibilitychange"));
+  assert.equal(ws.state, "reconnecting");
+  await clock.advance(1000);
+  assert.equal(sockets.length, 2);
+  ws.close();
+});
+
+test("reconnect() drops the connection and connects again at once", async () => {
+  const { ws, clock, sockets, last } = client();
+  await flush();
+  last().serverOpen();
+  const log = record(ws, ["close", "reconnecting"], (e) => `${e.code}`);
+  ws.reconnect();
+  assert.equal(sockets[0]!.closeCalls.length, 1);
+  await clock.advance(0);
+  assert.equal(sockets.length, 2);
+  assert.deepEqual(log, ["close:1000", "reconnecting:1000"]);
+  ws.close();
+});
+
+test("codec: send encodes, messages are decoded, binaryType arraybuffer; decodeerror keeps the connection", async () => {
+  const { ws, last } = client({ codec: jsonCodec });
+  const log = record(ws, ["message", "decodeerror"], (e) => JSON.stringify(e.data));
+  const other: string[] = [];
+  ws.addEventListener("message", () => other.push("ok"));
+  ws.send({ a: 1 });
+  await flush();
+  assert.equal(last().binaryType, "arraybuffer");
+  last().serverOpen();
+  assert.deepEqual(last().sent, ['{"a":1}']);
+  last().serverMessage('{"b":2}');
+  last().serverMessage("{not json");
+  last().serverMessage("[3]");
+  assert.deepEqual(log, ['message:{"b":2}', 'decodeerror:"{not json"', "message:[3]"]);
+  assert.deepEqual(other, ["ok", "ok"]);
+  assert.equal(ws.state, "open");
+  ws.close();
+});
+
+test("codecs by subprotocol: chosen after the handshake; queued messages re-encoded if needed", async () => {
+  const upper: Codec<string, string> = { frame: "text", encode: (m) => m.toUpperCase(), decode: (d) => `up:${d}` };
+  const lower: Codec<string, string> = { frame: "text", encode: (m) => m.toLowerCase(), decode: (d) => `low:${d}` };
+  const { ws, clock, last } = client<string, string>({ protocols: ["up", "low"], codecs: { up: upper, low: lower } });
+  const msgs = record(ws, ["message"], (e) => String(e.data));
+  ws.send("Hello");
+  await flush();
+  last().serverOpen("low");
+  assert.equal(ws.protocol, "low");
+  assert.deepEqual(last().sent, ["hello"], "queued with the first codec, re-encoded with the selected one");
+  last().serverMessage("x");
+  last().serverClose(1006);
+  await clock.advance(1000);
+  last().serverOpen("up");
+  ws.send("Hi");
+  last().serverMessage("y");
+  assert.deepEqual(last().sent, ["HI"]);
+  assert.deepEqual(msgs, ["message:low:x", "message:up:y"]);
+  ws.close();
+});
+
+test("requireProtocol: none selected fails the connection, not retried, error ERR_PROTOCOL_NOT_SELECTED", async () => {
+  const { ws, clock, sockets, last } = client({ protocols: ["a", "b"], requireProtocol: true });
+  const log = record(ws, ["open", "error", "close"], (e) =>
+    e.type == "error" ? String((e.error as { code?: string }).code) : e.type == "close" ? String(e.code) : "");
+  await flush();
+  last().serverOpen("");
+  assert.deepEqual(log, ["error:ERR_PROTOCOL_NOT_SELECTED", "close:1002"]);
+  assert.deepEqual(last().closeCalls, [[1002, undefined]]);
+  assert.equal(ws.state, "closed");
+  await clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+
+  const b = client({ protocols: ["a"], requireProtocol: true });
+  await flush();
+  b.last().serverOpen("a");
+  assert.equal(b.ws.state, "open");
+  b.ws.close();
+});
+
+test("on() returns an unsubscribe; on* handlers and addEventListener both run; dispatchEvent reaches onX", async () => {
+  const { ws, last } = client();
+  const seen: string[] = [];
+  const off = ws.on("message", (e) => seen.push(`on:${e.data}`));
+  ws.onmessage = (e) => seen.push(`onmessage:${e.data}`);
+  await flush();
+  last().serverOpen();
+  last().serverMessage("1");
+  off();
+  last().serverMessage("2");
+  ws.onmessage = null;
+  last().serverMessage("3");
+  assert.deepEqual(seen, ["onmessage:1", "on:1", "onmessage:2"]);
+  let opened = 0;
+  ws.onopen = () => opened++;
+  ws.dispatchEvent(new Event("open"));
+  assert.equal(opened, 1);
+  ws.close();
+});
+
+test("opened() resolves on open, at once when already open", async () => {
+  const { ws, last } = client();
+  const p = ws.opened();
+  await flush();
+  last().serverOpen();
+  await p;
+  await ws.opened();
+  assert.equal(ws.stats.connects, 1);
+  ws.close();
+});
+
+test("stats count connects, reconnects, messages and bytes", async () => {
+  const { ws, clock, last } = client();
+  await flush();
+  last().serverOpen();
+  last().serverMessage("€uro");
+  last().serverMessage(new ArrayBuffer(10));
+  last().serverClose(1006);
+  await clock.advance(1000);
+  last().serverOpen();
+  ws.send("é");
+  assert.deepEqual({ ...ws.stats }, {
+    connects: 2,
+    reconnects: 1,
+    messagesIn: 2,
+    messagesOut: 1,
+    bytesIn: 16,
+    bytesOut: 2,
+    queued: 0,
+    dropped: 0,
+    lastRtt: undefined,
+  });
+  ws.close();
+});
+
+test("W3C surface: constants, url, protocol, extensions, binaryType", async () => {
+  const { ws, last } = client({ protocols: "chat" });
+  assert.equal(ResilientWebSocket.OPEN, 1);
+  assert.equal(ws.CLOSED, 3);
+  assert.equal(ws.url, URL_);
+  assert.equal(ws.binaryType, "blob");
+  ws.binaryType = "arraybuffer";
+  await flush();
+  assert.equal(last().binaryType, "arraybuffer");
+  last().extensions = "permessage-deflate";
+  last().serverOpen("chat");
+  assert.equal(ws.protocol, "chat");
+  assert.equal(ws.extensions, "permessage-deflate");
+  ws.close();
+});
+
+test("without any WebSocket class the constructor says so", () => {
+  assert.throws(() => new ResilientWebSocket(URL_, { window: null }), (e: unknown) => isResilientError(e) && e.code == "ERR_INVALID_ARGUMENT");
+});
+
+test("a close listener calling close() is final: no reconnecting event, no timer", async () => {
+  const { ws, clock, sockets, last } = client();
+  const log = record(ws, ["reconnecting"]);
+  ws.onclose = () => ws.close();
+  await flush();
+  last().serverClose(1006);
+  assert.equal(ws.state, "closed");
+  assert.deepEqual(log, []);
+  await clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+});
