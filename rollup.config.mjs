@@ -2,7 +2,7 @@
 //   ESM   index.js (browser/default), node.js, deno.js, node-client.js  (+ shared chunks)
 //   CJS   node.cjs, node-client.cjs                                     (+ .d.cts types)
 //   IIFE  resilient-ws.iife.min.js, global `ResilientWS`, from src/index.ts
-//   types index/node/deno/node-client .d.ts via rollup-plugin-dts
+//   types index/node/deno/node-client .d.ts via rollup-plugin-dts, one file each
 // Zero runtime dependencies: any bare import that is not `node:*` fails the build.
 import { existsSync, rmSync } from "node:fs";
 import esbuild from "rollup-plugin-esbuild";
@@ -41,6 +41,9 @@ const onwarn = (warning, warn) => {
 const ts = () => esbuild({ target: "es2022", tsconfig: "tsconfig.json", sourceMap: false });
 
 // Matches package.json "sideEffects": false: importing a module does no work.
+/** Deno reads types for a .js module from this directive; Node and bundlers ignore the comment. */
+const selfTypes = (chunk) => (chunk.isEntry ? `// @ts-self-types="./${chunk.name}.d.ts"` : "");
+
 const treeshake = { moduleSideEffects: false };
 
 export default [
@@ -52,7 +55,7 @@ export default [
     onwarn,
     treeshake,
     plugins: [ts()],
-    output: { dir: "dist", format: "es", entryFileNames: "[name].js" },
+    output: { dir: "dist", format: "es", entryFileNames: "[name].js", banner: selfTypes },
   },
   // Node / Deno ESM: node.js and node-client.js share one copy of the built-in client class.
   {
@@ -66,6 +69,7 @@ export default [
       format: "es",
       entryFileNames: "[name].js",
       chunkFileNames: "chunks/[name]-[hash].js",
+      banner: selfTypes,
     },
   },
   {
@@ -90,16 +94,19 @@ export default [
     plugins: [ts(), terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } })],
     output: { file: "dist/resilient-ws.iife.min.js", format: "iife", name: "ResilientWS" },
   },
-  {
-    input: ENTRIES,
+  // Types: one self-contained declaration file per entry (no shared chunks). A chunk would be
+  // imported as "./chunks/x.js", which TypeScript maps to x.d.ts but Deno (reading the
+  // @ts-self-types directive) does not.
+  ...Object.entries(ENTRIES).map(([name, input]) => ({
+    input,
     external,
     plugins: [dts({ tsconfig: "tsconfig.json" })],
-    output: { dir: "dist", format: "es", entryFileNames: "[name].d.ts", chunkFileNames: "chunks/[name]-[hash].d.ts" },
-  },
-  {
-    input: pick(CJS_ENTRIES),
+    output: { file: `dist/${name}.d.ts`, format: "es" },
+  })),
+  ...CJS_ENTRIES.map((name) => ({
+    input: ENTRIES[name],
     external,
     plugins: [dts({ tsconfig: "tsconfig.json" })],
-    output: { dir: "dist", format: "es", entryFileNames: "[name].d.cts", chunkFileNames: "chunks/[name]-[hash].d.cts" },
-  },
+    output: { file: `dist/${name}.d.cts`, format: "es" },
+  })),
 ];

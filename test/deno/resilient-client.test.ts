@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import { json, ResilientWebSocket } from "../../dist/deno.js";
 
-type Client = InstanceType<typeof ResilientWebSocket>;
+/** What the helpers need of a client, whatever its message types. */
+interface Client extends EventTarget {
+  readonly state: string;
+  close(code?: number, reason?: string): void;
+}
 
 /** A Deno WebSocket server that echoes, logs what it received per path, and can drop or stop. */
 class EchoServer {
@@ -64,7 +68,7 @@ class EchoServer {
   }
 }
 
-function next<E extends Event>(target: EventTarget | Client, type: string, timeoutMs = 5_000): Promise<E> {
+function next<E extends Event>(target: EventTarget, type: string, timeoutMs = 5_000): Promise<E> {
   return new Promise<E>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${type}" event within ${timeoutMs} ms`)), timeoutMs);
     const listener = (event: Event) => {
