@@ -6,7 +6,7 @@ const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}
 
 const ws = new ResilientWebSocket(url, {
   codec: json(),
-  reconnect: { minDelay: 500, maxDelay: 8_000 },
+  reconnect: { minDelay: 500, maxDelay: 4_000 },
   // Browsers cannot send protocol pings: an application heartbeat the server answers. The heartbeat
   // is raw frame data (it bypasses the codec) and isPong sees the raw reply.
   keepalive: { interval: 5_000, timeout: 3_000, message: '{"type":"ping"}', isPong: (data) => data === '{"type":"pong"}' },
@@ -52,7 +52,7 @@ function showQuote(q) {
     option.value = option.textContent = q.pair;
     $("pair").append(option);
   }
-  const previous = Number(row.querySelector(".bid").textContent);
+  const previous = Number(row.querySelector(".bid").textContent || q.bid);
   row.className = q.bid > previous ? "up" : q.bid < previous ? "down" : row.className;
   row.querySelector(".bid").textContent = String(q.bid);
   row.querySelector(".ask").textContent = String(q.ask);

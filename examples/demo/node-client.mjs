@@ -10,7 +10,7 @@ const log = (...args) => console.log(`${time()} [node-client]`, ...args);
 export function startNodeClient(url) {
   const ws = new ResilientWebSocket(url, {
     codec: json(),
-    reconnect: { minDelay: 500, maxDelay: 8_000 },
+    reconnect: { minDelay: 500, maxDelay: 4_000 },
     keepalive: { interval: 5_000, timeout: 3_000 },
   });
   const prices = new Map();
