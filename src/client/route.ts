@@ -36,7 +36,7 @@ export interface RouteOptions<F extends PropertyKey> {
 export function routeListener<In, T, F extends PropertyKey>(
   field: F,
   tag: T,
-  handler: (message: Tagged<In, F, T>) => void,
+  handler: (message: Tagged<In, F, T>) => unknown,
 ): (event: { readonly data: In }) => void {
   return (event) => {
     const data: unknown = event.data;
