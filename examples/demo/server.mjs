@@ -118,9 +118,11 @@ http.on("error", (error) => {
 });
 
 http.listen(PORT, HOST, () => {
-  const url = `http://${HOST}:${PORT}/`;
+  // PORT=0 picks a free port (the smoke test uses it): print the one we got.
+  const { port } = http.address();
+  const url = `http://${HOST}:${port}/`;
   console.log(`\nresilient-ws demo: open ${url} in a browser (Ctrl-C to stop)\n`);
-  const client = process.env.DEMO_NODE_CLIENT === "0" ? null : startNodeClient(`ws://${HOST}:${PORT}/fx?client=node`);
+  const client = process.env.DEMO_NODE_CLIENT === "0" ? null : startNodeClient(`ws://${HOST}:${port}/fx?client=node`);
   const stop = () => {
     client?.close();
     clearInterval(ticker);
