@@ -8,6 +8,14 @@ import type { WebSocket } from "../../src/node-client.js";
 
 export const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 /** Next `type` event of `target`; rejects on an `error` event first when `type` is not "error". */
 export function next<T extends Event = Event>(target: EventTarget, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
