@@ -2,7 +2,8 @@
 //   open(url) -> Promise<socket>, onData(socket, fn(data)), send via socket.send, close(socket).
 // Every W3C client is driven through the W3C API (`onmessage`, binaryType "arraybuffer"), the same
 // user code for all; `ws-native` is ws through its own EventEmitter API (Buffers, no event objects),
-// an optional reference column.
+// an optional reference column. `variant:/path/to/bundle.mjs` loads any build of our client
+// (A/B measurements of a proposed change, alternated in the same run).
 import { createRequire } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,6 +19,11 @@ export const LABELS = {
   undici: "undici",
   raw: "node:net",
 };
+
+/** Column label; `variant:<path>` clients (A/B runs of a patched build) are named by file. */
+export function labelOf(name) {
+  return LABELS[name] ?? name.replace(/^variant:.*\//, "variant:");
+}
 
 function w3c(name, Ctor, version, extra = {}) {
   return {
@@ -94,23 +100,57 @@ export async function loadClient(name) {
       return w3c("undici", WebSocket, pkgVersion("undici"));
     }
     case "ours": {
-      const entry = process.env.BENCH_OURS_ENTRY ?? oursEntry().path;
+      const entry = process.env.BENCH_OURS_ENTRY ?? (await oursEntry());
       const mod = await import(entry);
       const Ctor = mod.WebSocket ?? mod.default;
       if (typeof Ctor !== "function") throw new Error(`${entry} exports no WebSocket class`);
       const version = JSON.parse(readFileSync(`${root}/package.json`, "utf8")).version;
       return w3c("ours", Ctor, version, { info: `from ${entry.replace(root, "")}` });
     }
-    default:
-      throw new Error(`unknown client ${name}`);
+    default: {
+      if (!name.startsWith("variant:")) throw new Error(`unknown client ${name}`);
+      const entry = name.slice("variant:".length);
+      const mod = await import(entry);
+      return w3c(name, mod.WebSocket ?? mod.default, "variant", { info: `from ${entry}` });
+    }
   }
 }
 
-/** dist/node-client.js when built, else the TypeScript source through tsx, else nothing. */
-export function oursEntry(preferSrc = false) {
+/**
+ * Where `ours` comes from: dist/node-client.js (what `npm run bench` builds), or with `fromSrc`
+ * a bundle of src/node-client.ts made here with esbuild (same transform as the rollup build,
+ * es2022, names kept as written) into bench/.build/, so that measuring the current source never
+ * touches dist/. tsx is not used: its keepNames helper puts every arrow function into
+ * dictionary mode (about 256 bytes each), which would distort the memory numbers.
+ */
+export async function oursEntry(fromSrc = false) {
   const dist = `${root}dist/node-client.js`;
   const src = `${root}src/node-client.ts`;
-  if (!preferSrc && existsSync(dist)) return { path: dist, tsx: false };
-  if (existsSync(src)) return { path: src, tsx: true };
-  return { path: null, tsx: false };
+  if (!fromSrc && existsSync(dist)) return dist;
+  if (!existsSync(src)) return null;
+  const { build } = await import("esbuild");
+  const out = `${root}bench/.build/node-client.mjs`;
+  await build({
+    entryPoints: [src],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "es2022",
+    outfile: out,
+    logLevel: "warning",
+  });
+  return out;
+}
+
+/** For profiles of the esbuild bundle: line -> source file, from esbuild's "// src/..." markers. */
+export function sourceMapOfBundle(file) {
+  const lines = readFileSync(file, "utf8").split("\n");
+  const map = [];
+  let current = "";
+  for (const line of lines) {
+    const m = /^\/\/ (src\/\S+\.ts)$/.exec(line);
+    if (m) current = m[1];
+    map.push(current);
+  }
+  return map;
 }

@@ -3,10 +3,11 @@
 //
 //   node bench/profile.mjs [--client=ours] [--only=echo64,tiny] [--quick] [--reps=3] [--top=25] [--src]
 // Profiles land in bench/profiles/<client>-<workload>.cpuprofile (open them in Chrome DevTools).
-// For `ours` the TypeScript source runs through tsx unless --dist, so frames name src/ files.
+// For `ours` the current src/ is bundled by esbuild (unless --dist) and frames are attributed to
+// their src/ files through esbuild's per-file markers.
 import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { oursEntry } from "./clients.mjs";
+import { oursEntry, sourceMapOfBundle } from "./clients.mjs";
 import { request, spawn, stop } from "./procs.mjs";
 import { workloadSpecs, warmUp, valueOf } from "./specs.mjs";
 import { fmtNum, table } from "./stats.mjs";
@@ -23,11 +24,12 @@ const top = Number(args.top ?? 25);
 const only = args.only ? String(args.only).split(",") : null;
 const specs = workloadSpecs({ quick: Boolean(args.quick), plain: false }).filter((w) => !only || only.includes(w.key));
 
-const ours = oursEntry(!args.dist);
+const ours = client === "ours" ? await oursEntry(!args.dist) : null;
 if (client === "ours") {
-  if (!ours.path) throw new Error("no src/node-client.ts or dist/node-client.js to profile");
-  process.env.BENCH_OURS_ENTRY = ours.path;
+  if (!ours) throw new Error("no src/node-client.ts or dist/node-client.js to profile");
+  process.env.BENCH_OURS_ENTRY = ours;
 }
+const bundleFiles = ours?.includes("/bench/.build/") ? sourceMapOfBundle(ours) : null;
 const dir = `${here}profiles`;
 mkdirSync(dir, { recursive: true });
 
@@ -38,7 +40,6 @@ const params = { url: `ws://127.0.0.1:${wsPort}`, netPort, limitMs: 30_000 };
 for (const w of specs) {
   const name = `${client}-${w.key}.cpuprofile`;
   const execArgv = [
-    ...(client === "ours" && ours.tsx ? ["--import", "tsx"] : []),
     "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`, "--cpu-prof-interval=100",
   ];
   const runner = spawn("runner.mjs", [client], execArgv);
@@ -63,8 +64,10 @@ function summarize(file) {
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const label = (n) => {
     const f = n.callFrame;
-    const url = f.url.replace(`file://${root}`, "").replace(/^node:/, "node:");
-    return `${f.functionName || "(anonymous)"}${url ? ` ${url}:${f.lineNumber + 1}` : ""}`;
+    let url = f.url.replace(`file://${root}`, "");
+    if (bundleFiles && url === "bench/.build/node-client.mjs") url = `${bundleFiles[f.lineNumber] || url} (bundle line ${f.lineNumber + 1})`;
+    else if (url) url = `${url}:${f.lineNumber + 1}`;
+    return `${f.functionName || "(anonymous)"}${url ? ` ${url}` : ""}`;
   };
   let total = 0;
   const self = new Map();
@@ -86,6 +89,6 @@ function summarize(file) {
   const rows = (m, filter = () => true) => [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, pct(v)]);
   console.log(`busy samples: ${total} (idle excluded)`);
   console.log(table(["self time", "%"], rows(self)));
-  const mine = (k) => /\/(src|dist)\//.test(k) || / (bench|node_modules\/(ws|undici))\//.test(k);
+  const mine = (k) => / (src|dist|bench|node_modules\/(ws|undici))\//.test(k);
   console.log(table(["inclusive time (library and bench frames)", "%"], rows(incl, mine)));
 }

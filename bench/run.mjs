@@ -3,14 +3,15 @@
 // child process; runs alternate between libraries (rotating the order every repetition) and the
 // report gives medians of several repetitions and ratios of medians.
 //
-//   node bench/run.mjs [--quick] [--reps=N] [--clients=ours,ws,undici,ws-native]
+//   node bench/run.mjs [--quick] [--reps=N] [--clients=ours,ws,undici,ws-native,variant:/abs/path.mjs]
 //                      [--only=echo1,echo64,send1m,recv1m,tiny,frag,memory] [--src] [--json=file]
+//   --src: measure src/ bundled by esbuild into bench/.build/ instead of dist/
 //                      [--plain-server] [--connections=1000]
 import { fork } from "node:child_process";
 import os from "node:os";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { LABELS, oursEntry } from "./clients.mjs";
+import { labelOf, oursEntry } from "./clients.mjs";
 import { request, spawn, stop } from "./procs.mjs";
 import { workloadSpecs, warmUp, valueOf } from "./specs.mjs";
 import { median, spread, fmtNum, fmtRatio, fmtPct, table } from "./stats.mjs";
@@ -25,11 +26,11 @@ const reps = Number(args.reps ?? (quick ? 3 : 5));
 const memConnections = Number(args.connections ?? 1000);
 const memReps = quick ? 1 : 3;
 
-const ours = oursEntry(Boolean(args.src));
 const wanted = String(args.clients ?? "ours,ws,undici").split(",");
-const clients = wanted.filter((c) => c !== "ours" || ours.path);
+const ours = wanted.includes("ours") ? await oursEntry(Boolean(args.src)) : null;
+const clients = wanted.filter((c) => c !== "ours" || ours);
 const notes = [];
-if (wanted.includes("ours") && !ours.path) notes.push("resilient-ws/node: no dist/node-client.js or src/node-client.ts yet, column omitted");
+if (wanted.includes("ours") && !ours) notes.push("resilient-ws/node: no dist/node-client.js or src/node-client.ts yet, column omitted");
 
 const WORKLOADS = workloadSpecs({ quick, plain: Boolean(args["plain-server"]) });
 const only = args.only ? String(args.only).split(",") : null;
@@ -37,9 +38,8 @@ const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key));
 const doMemory = !only || only.includes("memory");
 
 // ---------------------------------------------------------------------------------------------
-const execFor = (name) => (name === "ours" && ours.tsx ? ["--import", "tsx"] : []);
 // Children (runners and memory processes) inherit this.
-if (ours.path) process.env.BENCH_OURS_ENTRY = ours.path;
+if (ours) process.env.BENCH_OURS_ENTRY = ours;
 
 const server = spawn("server.mjs");
 const { wsPort, netPort } = await server.ready;
@@ -49,7 +49,7 @@ const params = { url, netPort, limitMs: 30_000 };
 const runners = new Map();
 const info = {};
 for (const name of [...clients, "raw"]) {
-  const r = spawn("runner.mjs", [name], execFor(name));
+  const r = spawn("runner.mjs", [name]);
   const hello = await r.ready;
   runners.set(name, r.child);
   info[name] = hello;
@@ -101,7 +101,7 @@ if (doMemory) {
       const name = clients[(i + rep) % clients.length];
       const out = await new Promise((resolve) => {
         const child = fork(`${here}memory.mjs`, [name, url, String(memConnections)], {
-          execArgv: ["--expose-gc", ...execFor(name)],
+          execArgv: ["--expose-gc"],
           stdio: ["ignore", "pipe", "inherit", "ipc"],
         });
         let text = "";
@@ -131,11 +131,11 @@ const others = clients.filter((c) => c !== "ours");
 const out = [];
 out.push(`resilient-ws benchmark  ${new Date().toISOString()}  (${quick ? "quick" : "full"}: ${reps} repetitions, medians; ±half the min-max range)`);
 out.push(`node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
-for (const c of clients) out.push(`  ${LABELS[c].padEnd(18)} ${info[c].version}  ${info[c].info}`);
+for (const c of clients) out.push(`  ${labelOf(c).padEnd(18)} ${info[c].version}  ${info[c].info}`);
 out.push("");
 
-const header = ["workload", "unit", ...clients.map((c) => LABELS[c]), ...(hasOurs ? others.map((o) => `ours/${o}`) : []),
-  ...others.filter((o) => o !== "ws").map((o) => `${o}/ws`), "node:net", ...(hasOurs ? ["ours/net"] : []), "target"];
+const header = ["workload", "unit", ...clients.map((c) => labelOf(c)), ...(hasOurs ? others.map((o) => `ours/${labelOf(o)}`) : []),
+  ...others.filter((o) => o !== "ws").map((o) => `${labelOf(o)}/ws`), "node:net", ...(hasOurs ? ["ours/net"] : []), "target"];
 const rows = workloads.map((w) => [
   w.title,
   w.unit,
@@ -149,10 +149,11 @@ const rows = workloads.map((w) => [
 out.push(table(header, rows));
 out.push("");
 
-out.push("client CPU per operation (µs, median) / client process CPU use / server process CPU use");
-out.push(table(["workload", ...clients.map((c) => LABELS[c]), ...(workloads.some((w) => w.raw) ? ["node:net"] : [])],
+out.push("client CPU time per operation in µs: median (min) / client process CPU use / server process CPU use (medians)");
+out.push("(operation = round trip, message, or MiB for the 1 MiB workloads; CPU time is less sensitive than throughput to other load on the machine)");
+out.push(table(["workload", ...clients.map((c) => labelOf(c)), ...(workloads.some((w) => w.raw) ? ["node:net"] : [])],
   workloads.map((w) => [w.title, ...[...clients, ...(workloads.some((x) => x.raw) ? ["raw"] : [])].map((c) =>
-    results[w.key]?.[c]?.length ? `${fmtNum(med(w.key, c, "cpuPerOp"))} / ${fmtPct(med(w.key, c, "clientCpu"))} / ${fmtPct(med(w.key, c, "serverCpu"))}` : "")])));
+    results[w.key]?.[c]?.length ? `${fmtNum(med(w.key, c, "cpuPerOp"))} (${fmtNum(Math.min(...results[w.key][c].map((r) => r.cpuPerOp)))}) / ${fmtPct(med(w.key, c, "clientCpu"))} / ${fmtPct(med(w.key, c, "serverCpu"))}` : "")])));
 out.push("");
 
 if (doMemory) {
@@ -160,7 +161,7 @@ if (doMemory) {
   const total = (c) => median(memory[c].map((x) => x.heap + x.external));
   out.push(`memory per idle connection, ${memConnections} connections, after GC (KiB; total = heap + external, external includes arrayBuffers)`);
   out.push(table(["client", "heap", "external", "arrayBuffers", "total", "rss", "total vs ws"],
-    clients.map((c) => [LABELS[c], fmtNum(m(c, "heap") / 1024), fmtNum(m(c, "external") / 1024), fmtNum(m(c, "arrayBuffers") / 1024),
+    clients.map((c) => [labelOf(c), fmtNum(m(c, "heap") / 1024), fmtNum(m(c, "external") / 1024), fmtNum(m(c, "arrayBuffers") / 1024),
       fmtNum(total(c) / 1024), fmtNum(m(c, "rss") / 1024), fmtRatio(total(c) / total("ws"))])));
   out.push("");
 }
