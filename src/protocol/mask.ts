@@ -56,7 +56,7 @@ function maskInPlace(buf: Uint8Array, start: number, length: number, key: Uint8A
 }
 
 const POOL_SIZE = 4096;
-let pool: Uint8Array | undefined;
+let pool: Uint8Array<ArrayBuffer> | undefined;
 let poolOffset = POOL_SIZE;
 
 /**
