@@ -14,7 +14,7 @@ import { nextAttempt } from "../reliability/reconnect.js";
 import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./close-codes.js";
 import type { Codec } from "./codec.js";
 import { event, type ResilientCloseEvent, type ResilientErrorEvent, type ResilientEventMap, type ResilientMessageEvent } from "./events.js";
-import { normalize, type EnvironmentTarget, type Normalized, type Provider, type ResilientOptions, type UrlProvider } from "./options.js";
+import { normalize, type EnvironmentTarget, type Normalized, type Provider, type ResilientOptions, type UrlProvider, type WebSocketClass } from "./options.js";
 import { readyStates, transitions, type State } from "./state.js";
 
 /** Data of a message event without a codec: what the transport delivers. */
@@ -54,7 +54,7 @@ const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == "function"
  */
 export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarget {
   /** Transport used when the `WebSocket` option is absent; the Node/Deno entries set it. */
-  static defaultWebSocket?: TransportConstructor;
+  static defaultWebSocket?: WebSocketClass;
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -92,12 +92,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   constructor(url: UrlProvider, options: ResilientOptions<In, Out> = {}) {
     super();
     const o = (this.#o = normalize(options, systemClock));
-    const WS =
-      o.WebSocket ??
-      (new.target as typeof ResilientWebSocket).defaultWebSocket ??
-      (globalThis.WebSocket as unknown as TransportConstructor | undefined);
+    const WS = o.WebSocket ?? (new.target as typeof ResilientWebSocket).defaultWebSocket ?? globalThis.WebSocket;
     if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class in this runtime: pass the WebSocket option");
-    this.#WS = WS;
+    this.#WS = WS as unknown as TransportConstructor;
     this.#url = url;
     this.#href = typeof url == "function" ? "" : String(url);
     this.#codec = o.codec ?? Object.values(o.codecs ?? {})[0];
@@ -256,7 +253,13 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const t = e.type;
     if (t == "message") this.#receive((e as unknown as MessageEventLike).data);
     else if (t == "open") this.#open(s);
-    else if (t == "error") this.#emit("error", { error: (e as { error?: unknown }).error });
+    else if (t == "error") {
+      const error = (e as { error?: Error }).error;
+      this.#emit("error", { error });
+      // Transports that validate the subprotocol themselves (ws) fail the handshake instead of
+      // opening: with requireProtocol that is the same final failure.
+      if (this.#o.requireProtocol && /subprotocol/.test(error?.message!)) this.#noProtocol(s, error!.message);
+    }
     else {
       const { code, reason, wasClean } = e as unknown as CloseEventLike;
       this.#lost({ code, reason, wasClean });
@@ -270,17 +273,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const p = s.protocol;
     c.clearTimeout(this.#timer);
     // RFC 6455 §4.1: the server must select one of the offered subprotocols, or none.
-    if (o.requireProtocol && !this.#offered.includes(p))
-      return this.#fail(
-        s,
-        createError(
-          "ERR_PROTOCOL_NOT_SELECTED",
-          `server selected ${p ? `subprotocol "${p}"` : "no subprotocol"}; offered: ${this.#offered.join(", ") || "none"}`,
-          1002,
-        ),
-        "subprotocol not selected",
-        true,
-      );
+    if (o.requireProtocol && !this.#offered.includes(p)) return this.#noProtocol(s, `server selected "${p}"`);
     const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
     this.#up = c.now();
     if (this.#st.connects++) this.#st.reconnects++;
@@ -360,6 +353,15 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     if (!final) return this.#lost(ev, error);
     this.#emit("error", { error });
     this.#end(ev);
+  }
+
+  #noProtocol(s: Socket, why: string) {
+    this.#fail(
+      s,
+      createError("ERR_PROTOCOL_NOT_SELECTED", `${why}; offered: ${this.#offered.join(", ")}`, 1002),
+      "subprotocol not selected",
+      true,
+    );
   }
 
   #kill(s: Socket, code?: number) {

@@ -1,7 +1,14 @@
-import type { CloseEventLike, SendData, TransportConstructor } from "../adapters/transport.js";
+import type { CloseEventLike, SendData } from "../adapters/transport.js";
 import type { Clock } from "../reliability/clock.js";
 import type { Overflow } from "../reliability/outbox.js";
 import type { Codec } from "./codec.js";
+
+/**
+ * Any W3C-compatible WebSocket class (the runtime's, ws, undici, mock-socket, sockjs-client, the
+ * built-in client). Typed loosely on purpose: each declares its handlers with its own event types;
+ * the client uses only the TransportSocket surface of src/adapters/transport.ts.
+ */
+export type WebSocketClass = new (url: string, protocols?: string | string[]) => object;
 
 /** A value, or a function returning it (sync or Promise), evaluated before every attempt. */
 export type Provider<T> = T | (() => T | Promise<T>);
@@ -173,7 +180,7 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
    * @default ResilientWebSocket.defaultWebSocket ?? globalThis.WebSocket
    * @example import WS from "ws"; new ResilientWebSocket(url, { WebSocket: WS })
    */
-  WebSocket?: TransportConstructor;
+  WebSocket?: WebSocketClass;
   /**
    * Options for the transport (the built-in client's headers, tls, proxy…), passed as its 3rd
    * constructor argument. Only given when set.

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Server, WebSocket as MockWebSocket } from "mock-socket";
 import { ResilientWebSocket } from "../../src/client/client.js";
-import type { TransportConstructor } from "../../src/adapters/transport.js";
 import type { Codec } from "../../src/client/codec.js";
 
 let n = 0;
@@ -19,7 +18,7 @@ const fast = { minDelay: 5, maxDelay: 20 };
 
 test("echo through mock-socket with a json codec", async () => {
   const { url, server } = setup((socket) => socket.on("message", (data) => socket.send(data as string)));
-  const ws = new ResilientWebSocket(url, { WebSocket: MockWebSocket as unknown as TransportConstructor, codec: json, window: null });
+  const ws = new ResilientWebSocket(url, { WebSocket: MockWebSocket, codec: json, window: null });
   ws.send({ hello: "world" });
   const e = (await once(ws, "message")) as MessageEvent;
   assert.deepEqual(e.data, { hello: "world" });
@@ -40,7 +39,7 @@ test("server close 4000 is final, 1000 is retried; queued messages arrive in ord
       if (data == "bye") socket.close({ code: 1000, reason: "restart", wasClean: true });
     });
   });
-  const ws = new ResilientWebSocket(url, { WebSocket: MockWebSocket as unknown as TransportConstructor, reconnect: fast, window: null });
+  const ws = new ResilientWebSocket(url, { WebSocket: MockWebSocket, reconnect: fast, window: null });
   await ws.opened();
   ws.send("bye");
   await once(ws, "reconnecting");
