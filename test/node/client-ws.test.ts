@@ -47,11 +47,11 @@ const client = <In = unknown, Out = unknown>(url: string, o: ResilientOptions<In
 const next = <T extends Event>(target: EventTarget, type: string) =>
   new Promise<T>((resolve) => target.addEventListener(type, (e) => resolve(e as T), { once: true }));
 
-async function closed(ws: ResilientWebSocket<never, never> | ResilientWebSocket<unknown, unknown>) {
-  if (ws.state == "closed") return;
-  const done = next(ws, "close");
+/** close() and wait for the final close event (it may fire synchronously when no socket is up). */
+async function closed(ws: ResilientWebSocket<unknown, unknown>) {
+  const done = ws.state == "closed" ? undefined : next(ws, "close");
   ws.close();
-  if (ws.state != "closed") await done;
+  await done;
 }
 
 test("echo", async () => {
