@@ -7,7 +7,7 @@
 //                      [--only=echo1,echo64,send1m,recv1m,tiny,frag,memory] [--src] [--json=file]
 //   --src: measure src/ bundled by esbuild into bench/.build/ instead of dist/
 //                      [--plain-server] [--connections=1000]
-import { fork } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import os from "node:os";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -122,6 +122,18 @@ await Promise.all([...runners.values()].map(stop));
 server.child.send({ type: "exit" });
 
 // ---------------------------------------------------------------------------------------------
+/** Which source was measured: last commit touching src/, and whether src/ has uncommitted edits. */
+function gitDescribe() {
+  try {
+    const git = (...a) => execFileSync("git", a, { cwd: `${here}..`, encoding: "utf8" }).trim();
+    const commit = git("log", "-1", "--format=%h %cI", "--", "src");
+    const dirty = git("status", "--porcelain", "--", "src") !== "";
+    return `src/ at ${commit}${dirty ? " plus uncommitted changes" : ""}`;
+  } catch {
+    return "src/ revision unknown (no git)";
+  }
+}
+
 const med = (key, n, f = "value") => median((results[key]?.[n] ?? []).map((r) => r[f]));
 const spr = (key, n) => spread((results[key]?.[n] ?? []).map((r) => r.value));
 const cell = (key, n) => (results[key]?.[n]?.length ? `${fmtNum(med(key, n))} ±${fmtPct(spr(key, n) / 2)}` : "");
@@ -132,6 +144,7 @@ const out = [];
 out.push(`resilient-ws benchmark  ${new Date().toISOString()}  (${quick ? "quick" : "full"}: ${reps} repetitions, medians; ±half the min-max range)`);
 out.push(`node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
 for (const c of clients) out.push(`  ${labelOf(c).padEnd(18)} ${info[c].version}  ${info[c].info}`);
+out.push(`  source: ${gitDescribe()}`);
 out.push("");
 
 const header = ["workload", "unit", ...clients.map((c) => labelOf(c)), ...(hasOurs ? others.map((o) => `ours/${labelOf(o)}`) : []),
