@@ -63,6 +63,8 @@ function readHead(socket: net.Socket, url: URL): Promise<{ head: ResponseHead; r
     socket.on("data", onData);
     socket.on("error", onError);
     socket.on("close", onClose);
+    // A proxy tunnel arrives paused (openTunnel stops the flow after the CONNECT answer).
+    socket.resume();
   });
 }
 

@@ -1,0 +1,200 @@
+// wss:// with a certificate made at test time by openssl (verification on by default), and HTTP
+// CONNECT proxies: the option, HTTP_PROXY/HTTPS_PROXY/NO_PROXY from the environment, proxy auth.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import https from "node:https";
+import process from "node:process";
+import { Buffer } from "node:buffer";
+import { execFileSync } from "node:child_process";
+import { WebSocketServer } from "ws";
+import { WebSocket } from "../../src/node-client.js";
+import { isNoProxy, selectProxy } from "../../src/adapters/node/proxy.js";
+import { closed, messages, next, wsServer } from "./node-client-helpers.js";
+
+let cert = "";
+let key = "";
+let tlsServer: https.Server;
+let tlsUrl = "";
+
+before(async () => {
+  // Key and certificate both go to stdout: no temporary files.
+  const pem = execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", "-", "-out", "-", "-days", "1", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-addext", "basicConstraints=critical,CA:FALSE",
+  ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(pem)![0];
+  cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(pem)![0];
+  tlsServer = https.createServer({ key, cert });
+  const wss = new WebSocketServer({ server: tlsServer });
+  wss.on("connection", (socket) => socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary })));
+  await new Promise<void>((resolve) => tlsServer.listen(0, "127.0.0.1", () => resolve()));
+  tlsUrl = `wss://127.0.0.1:${(tlsServer.address() as net.AddressInfo).port}`;
+});
+
+after(async () => {
+  tlsServer.closeAllConnections();
+  await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+});
+
+async function echoOnce(ws: WebSocket, text: string): Promise<void> {
+  await next(ws, "open");
+  ws.send(text);
+  assert.deepEqual(await messages(ws, 1), [text]);
+  const done = closed(ws);
+  ws.close();
+  assert.equal((await done).wasClean, true);
+}
+
+test("wss: a self-signed certificate is rejected without `ca` (verification on by default)", async () => {
+  const event = await closed(new WebSocket(tlsUrl, undefined, { proxy: false }));
+  assert.equal((event.error as { code: string }).code, "ERR_CONNECTION");
+  assert.match(String(event.error), /self[- ]signed|certificate/i);
+  assert.equal(event.code, 1006);
+});
+
+test("wss: accepted with the certificate as `ca`, also with an explicit servername", async () => {
+  await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { ca: cert }, proxy: false }), "tls ok");
+  await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { ca: [cert], servername: "localhost" }, proxy: false }), "sni ok");
+});
+
+test("wss: a certificate for another name is rejected even with `ca`", async () => {
+  const event = await closed(new WebSocket(tlsUrl, undefined, { tls: { ca: cert, servername: "example.com" }, proxy: false }));
+  assert.match(String(event.error), /example\.com|altnames|hostname/i);
+});
+
+test("wss: rejectUnauthorized: false accepts it without `ca`", async () => {
+  await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { rejectUnauthorized: false }, proxy: false }), "insecure ok");
+});
+
+interface Proxy {
+  url: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** A small HTTP CONNECT proxy (RFC 9110 §9.3.6) that records each CONNECT head it tunnels. */
+async function connectProxy(requireAuth?: string): Promise<Proxy> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    let head = "";
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      client.off("data", onData);
+      const request = head.slice(0, end);
+      requests.push(request);
+      const [method, authority] = request.split(" ");
+      if (method !== "CONNECT" || authority === undefined) {
+        client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        return;
+      }
+      if (requireAuth !== undefined && !request.includes(`\r\nProxy-Authorization: Basic ${requireAuth}`)) {
+        client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\n\r\n');
+        return;
+      }
+      const colon = authority.lastIndexOf(":");
+      const upstream = net.connect(Number(authority.slice(colon + 1)), authority.slice(0, colon).replace(/^\[|\]$/g, ""));
+      sockets.add(upstream);
+      upstream.on("close", () => sockets.delete(upstream));
+      upstream.on("error", () => client.destroy());
+      upstream.once("connect", () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+    };
+    client.on("data", onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test("proxy option: ws:// goes through the CONNECT tunnel", async () => {
+  const peer = await wsServer();
+  const proxy = await connectProxy();
+  await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url }), "via proxy");
+  assert.equal(proxy.requests.length, 1);
+  assert.match(proxy.requests[0]!, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${peer.port} HTTP/1\\.1\\r\\nHost: 127\\.0\\.0\\.1:${peer.port}`));
+  await proxy.close();
+  await peer.close();
+});
+
+test("proxy option: wss:// runs TLS (verified) inside the tunnel", async () => {
+  const proxy = await connectProxy();
+  await echoOnce(new WebSocket(tlsUrl, undefined, { proxy: proxy.url, tls: { ca: cert } }), "tls via proxy");
+  assert.equal(proxy.requests.length, 1);
+  await proxy.close();
+});
+
+test("proxy credentials in the proxy URL become Proxy-Authorization; a 407 is an ERR_PROXY error", async () => {
+  const peer = await wsServer();
+  const token = Buffer.from("me:pa ss").toString("base64");
+  const proxy = await connectProxy(token);
+  const refused = await closed(new WebSocket(peer.url, undefined, { proxy: proxy.url }));
+  assert.equal((refused.error as { code: string }).code, "ERR_PROXY");
+  assert.match(String(refused.error), /407/);
+  await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url.replace("http://", "http://me:pa%20ss@") }), "authed");
+  await proxy.close();
+  await peer.close();
+});
+
+test("environment: HTTP_PROXY / HTTPS_PROXY are used, NO_PROXY and proxy: false bypass them", async () => {
+  const peer = await wsServer();
+  const proxy = await connectProxy();
+  const saved = { HTTP_PROXY: process.env.HTTP_PROXY, HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+  const restore = (): void => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  try {
+    process.env.HTTP_PROXY = proxy.url;
+    process.env.HTTPS_PROXY = proxy.url;
+    delete process.env.NO_PROXY;
+    await echoOnce(new WebSocket(peer.url), "env ws");
+    await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { ca: cert } }), "env wss");
+    assert.equal(proxy.requests.length, 2);
+    await echoOnce(new WebSocket(peer.url, undefined, { proxy: false }), "no proxy");
+    process.env.NO_PROXY = `example.com, 127.0.0.1:${peer.port}`;
+    await echoOnce(new WebSocket(peer.url), "no_proxy match");
+    assert.equal(proxy.requests.length, 2);
+  } finally {
+    restore();
+  }
+  await proxy.close();
+  await peer.close();
+});
+
+test("NO_PROXY matching follows curl: *, exact hosts, domain suffixes, ports", () => {
+  const url = new URL("wss://api.example.com/feed");
+  assert.equal(isNoProxy(url, "*"), true);
+  assert.equal(isNoProxy(url, "example.com"), true);
+  assert.equal(isNoProxy(url, ".example.com"), true);
+  assert.equal(isNoProxy(url, "*.example.com"), true);
+  assert.equal(isNoProxy(url, "api.example.com:443"), true);
+  assert.equal(isNoProxy(url, "api.example.com:8443"), false);
+  assert.equal(isNoProxy(url, "ample.com"), false);
+  assert.equal(isNoProxy(new URL("ws://[::1]:8080/"), "::1"), true);
+  assert.equal(isNoProxy(new URL("ws://[::1]:8080/"), "[::1]:8080"), true);
+  assert.equal(selectProxy(new URL("ws://a.test/"), undefined, { http_proxy: "proxy.test:3128" })?.href, "http://proxy.test:3128/");
+  assert.equal(selectProxy(new URL("wss://a.test/"), undefined, { http_proxy: "http://p.test" }), undefined);
+  assert.equal(selectProxy(new URL("wss://a.test/"), undefined, { HTTPS_PROXY: "http://p.test", NO_PROXY: "a.test" }), undefined);
+  assert.throws(() => selectProxy(new URL("ws://a.test/"), "socks5://p.test:1080"), /only HTTP CONNECT/);
+});
