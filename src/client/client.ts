@@ -9,7 +9,7 @@ import type {
 import { createError, type ErrorCode } from "../errors.js";
 import { systemClock } from "../reliability/clock.js";
 import { keepalive, type Keepalive } from "../reliability/keepalive.js";
-import { Outbox, sizeOf, utf8Length } from "../reliability/outbox.js";
+import { outbox, sizeOf, utf8Length, type Outbox } from "../reliability/outbox.js";
 import { nextAttempt } from "../reliability/reconnect.js";
 import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./close-codes.js";
 import type { Codec } from "./codec.js";
@@ -85,7 +85,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #ka?: Keepalive;
   #up = 0;
   #off = false;
-  #win?: EnvironmentTarget;
+  #win?: EnvironmentTarget | null;
   #bt?: string;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
 
@@ -93,12 +93,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     super();
     const o = (this.#o = normalize(options, systemClock));
     const WS = o.WebSocket ?? (new.target as typeof ResilientWebSocket).defaultWebSocket ?? globalThis.WebSocket;
-    if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class in this runtime: pass the WebSocket option");
+    if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class: pass the WebSocket option");
     this.#WS = WS as unknown as TransportConstructor;
     this.#url = url;
     this.#href = typeof url == "function" ? "" : String(url);
     this.#codec = o.codec ?? Object.values(o.codecs ?? {})[0];
-    this.#q = new Outbox(o.queue, o.clock, (message, reason) => {
+    this.#q = outbox(o.queue, o.clock, (message, reason) => {
       this.#st.dropped++;
       this.#emit("drop", { message, reason });
     });
@@ -106,8 +106,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     // listener's exception instead of unwinding the client.
     for (const t of ["open", "message", "close", "error"])
       this.addEventListener(t, (e) => (this as unknown as Record<string, Handler<Event>>)["on" + t]?.call(this, e));
-    const w = (this.#win = o.window === undefined ? (globalThis as unknown as EnvironmentTarget) : (o.window ?? undefined));
-    for (const t of ENV_EVENTS) w?.addEventListener?.(t, this.#env);
+    this.#win = o.window === undefined ? (globalThis as unknown as EnvironmentTarget) : o.window;
+    this.#env("addEventListener");
     o.signal?.addEventListener("abort", this.#abort);
     o.signal?.aborted ? this.#abort() : this.#go();
   }
@@ -154,25 +154,22 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    * ERR_QUEUE_FULL when the queue is full and its overflow policy is "error".
    */
   send(message: Out): SendResult {
-    const st = this.#state;
-    if (st == "closing" || st == "closed")
-      throw createError("ERR_CLOSED", `send() after close(): readyState ${this.readyState} (${READY_NAMES[this.readyState]})`);
     const c = this.#codec;
+    if (this.#final()) throw createError("ERR_CLOSED", `send() after close(): readyState ${this.readyState}`);
     const d = c ? c.encode(message) : (message as SendData);
-    if (st == "open" && this.#s!.readyState == 1) {
-      this.#send(d);
-      return "sent";
-    }
-    return this.#q.push(message, d, c) ? "queued" : "dropped";
+    return this.#state == "open" && this.#s!.readyState == 1
+      ? (this.#send(d), "sent")
+      : this.#q.push(message, d, c)
+        ? "queued"
+        : "dropped";
   }
 
   /** Final: no reconnect after it, ever. Validates like the browser's close(). */
   close(code?: number, reason?: string): void {
-    checkClose(code, reason, utf8Length);
-    const st = this.#state;
     const s = this.#s;
-    if (st == "closing" || st == "closed") return;
-    if (s && (st == "open" || st == "connecting")) {
+    checkClose(code, reason, utf8Length);
+    if (this.#final()) return;
+    if (s && this.#state != "reconnecting") {
       this.#set("closing");
       s.close(code, reason);
     } else this.#end({ code: code ?? 1005, reason: reason ?? "", wasClean: false });
@@ -180,17 +177,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
 
   /** Drops the current connection (if any) and connects again now, starting a fresh backoff series. */
   reconnect(): void {
-    const st = this.#state;
-    const s = this.#s;
-    if (st == "closing" || st == "closed") return;
-    if (st == "reconnecting") {
-      this.#o.clock.clearTimeout(this.#timer);
-      this.#attempt = 0;
-      return void this.#go();
-    }
-    this.#stop();
-    if (s) this.#kill(s);
-    this.#lost({ code: NORMAL, reason: "reconnect()", wasClean: false }, undefined, true);
+    if (this.#final()) return;
+    this.#state == "reconnecting" ? this.#now() : this.#fail(this.#s, "reconnect()", undefined, false, true);
   }
 
   /** Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good first. */
@@ -200,7 +188,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
         const st = this.#state;
         if (st == "open" || st == "closed") {
           off();
-          st == "open" ? ok() : fail(createError("ERR_CLOSED", "closed before opening"));
+          st == "open" ? ok() : fail(createError("ERR_CLOSED", "closed before open"));
         }
       };
       const off = this.on("statechange", check);
@@ -222,14 +210,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const o = this.#o;
     if (this.#state != "connecting") this.#set("connecting");
     this.#s = undefined;
-    let code: ErrorCode = "ERR_URL_PROVIDER";
     try {
       const url = String(await resolve(this.#url));
       const p = await resolve(o.protocols);
       if (n != this.#n) return;
       this.#href = url;
-      this.#offered = p == null ? [] : [p].flat();
-      code = "ERR_CONNECTION";
+      this.#offered = [p ?? []].flat();
       const s: Socket = (this.#s = o.transport ? new this.#WS(url, p, o.transport as never) : new this.#WS(url, p));
       // Codecs decode string | ArrayBuffer, never Blob.
       if (o.codec || o.codecs) s.binaryType = "arraybuffer";
@@ -237,51 +223,48 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onopen = s.onmessage = s.onclose = s.onerror = (e: Event | MessageEventLike | CloseEventLike) =>
         n == this.#n && this.#on(s, e as Event);
       this.#timer = o.clock.setTimeout(
-        () => this.#fail(s, createError("ERR_CONNECT_TIMEOUT", `not open after ${o.connectTimeout} ms: ${url}`), "connect timeout"),
+        () => this.#fail(s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", `not open after ${o.connectTimeout} ms`)),
         o.connectTimeout,
       );
     } catch (error) {
-      if (n == this.#n)
-        this.#lost(
-          { code: ABNORMAL, reason: "attempt failed", wasClean: false },
-          createError(code, `${code == "ERR_CONNECTION" ? "transport constructor" : "url or protocols provider"} threw: ${error}`, undefined, error),
-        );
+      // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
+      if (n == this.#n) this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", `attempt failed: ${error}`, undefined, error));
     }
   }
 
   #on(s: Socket, e: Event) {
     const t = e.type;
+    const error = (e as { error?: Error }).error;
     if (t == "message") this.#receive((e as unknown as MessageEventLike).data);
     else if (t == "open") this.#open(s);
-    else if (t == "error") {
-      const error = (e as { error?: Error }).error;
-      this.#emit("error", { error });
-      // Transports that validate the subprotocol themselves (ws) fail the handshake instead of
-      // opening: with requireProtocol that is the same final failure.
-      if (this.#o.requireProtocol && /subprotocol/.test(error?.message!)) this.#noProtocol(s, error!.message);
-    }
-    else {
+    else if (t == "close") {
       const { code, reason, wasClean } = e as unknown as CloseEventLike;
       this.#lost({ code, reason, wasClean });
+    } else {
+      this.#emit("error", { error });
+      // Transports that check the subprotocol themselves (ws) fail the handshake instead of
+      // opening: with requireProtocol that is the same final failure.
+      if (this.#o.requireProtocol && /subprotocol/.test(error?.message!)) this.#noProtocol(s, error!.message);
     }
   }
 
   #open(s: Socket) {
     const o = this.#o;
     const k = o.keepalive;
+    const m = k?.message;
     const c = o.clock;
     const p = s.protocol;
     c.clearTimeout(this.#timer);
-    // RFC 6455 §4.1: the server must select one of the offered subprotocols, or none.
+    // RFC 6455 §4.1: the server selects one of the offered subprotocols, or none.
     if (o.requireProtocol && !this.#offered.includes(p)) return this.#noProtocol(s, `server selected "${p}"`);
     const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
     this.#up = c.now();
     if (this.#st.connects++) this.#st.reconnects++;
     this.#set("open");
-    const probe = !k ? undefined : s.ping ? () => s.ping!() : k.message != null ? () => s.send(typeof k.message == "function" ? k.message() : k.message!) : undefined;
+    const probe = k && (s.ping ? () => s.ping!() : m != null && (() => s.send(typeof m == "function" ? m() : m)));
     if (probe) {
       const n = this.#n;
-      const ka = (this.#ka = keepalive(k!, c, probe, () => this.#fail(s, undefined, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt)));
+      const ka = (this.#ka = keepalive(k, c, probe, () => this.#fail(s, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt)));
       const pong = () => n == this.#n && ka.alive(true);
       s.on ? s.on("pong", pong) : s.addEventListener?.("pong", pong);
     }
@@ -313,11 +296,11 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#st.bytesOut += sizeOf(d);
   }
 
-  /** A connection or attempt ended: retry per policy, or end for good. */
+  /** A connection or attempt ended: retry per policy (`now`: at once), or end for good. */
   #lost(ev: CloseEventLike, error?: unknown, now?: boolean) {
     const o = this.#o;
     const r = o.retry;
-    const up = this.#up ? o.clock.now() - this.#up : 0;
+    const up = this.#up && o.clock.now() - this.#up;
     this.#stop();
     if (error) this.#emit("error", { error });
     const next =
@@ -331,7 +314,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#emit("close", ev);
     // A close listener may have called close(); offline waits for `online` without spending attempts.
     if (this.#state != "reconnecting" || next.delay < 0) return;
-    this.#emit("reconnecting", { ...next, code: ev.code, reason: ev.reason });
+    this.#emit("reconnecting", { ...next, ...ev });
     this.#timer = o.clock.setTimeout(() => this.#go(), next.delay);
   }
 
@@ -339,38 +322,32 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #end(ev: CloseEventLike) {
     this.#stop();
     this.#set("closed");
-    for (const t of ENV_EVENTS) this.#win?.removeEventListener?.(t, this.#env);
+    this.#env("removeEventListener");
     this.#o.signal?.removeEventListener("abort", this.#abort);
     this.#q.clear("closed");
     this.#emit("close", ev);
   }
 
-  /** Abandon socket `s` without waiting for its close (timeout, dead link, protocol not selected). */
-  #fail(s: Socket, error: unknown, reason: string, final?: boolean) {
+  /**
+   * Abandon socket `s` (if any) without waiting for its close event: connect timeout, dead link,
+   * reconnect(), subprotocol not selected (`final`, closed with 1002).
+   */
+  #fail(s: Socket | undefined, reason: string, error?: unknown, final?: boolean, now?: boolean) {
     this.#stop();
-    this.#kill(s, final ? 1002 : undefined);
+    try {
+      final || !s?.terminate ? s?.close(final ? 1002 : undefined) : s.terminate();
+    } catch {
+      // Browsers refuse protocol close codes such as 1002.
+      s!.close();
+    }
     const ev = { code: final ? 1002 : ABNORMAL, reason, wasClean: false };
-    if (!final) return this.#lost(ev, error);
+    if (!final) return this.#lost(ev, error, now);
     this.#emit("error", { error });
     this.#end(ev);
   }
 
   #noProtocol(s: Socket, why: string) {
-    this.#fail(
-      s,
-      createError("ERR_PROTOCOL_NOT_SELECTED", `${why}; offered: ${this.#offered.join(", ")}`, 1002),
-      "subprotocol not selected",
-      true,
-    );
-  }
-
-  #kill(s: Socket, code?: number) {
-    try {
-      code || !s.terminate ? s.close(code) : s.terminate();
-    } catch {
-      // Browsers reject protocol close codes such as 1002.
-      s.close();
-    }
+    this.#fail(s, "subprotocol not selected", createError("ERR_PROTOCOL_NOT_SELECTED", `${why}; offered ${this.#offered}`, 1002), true);
   }
 
   /** Detach from the current attempt: its late events and timers are ignored from now on. */
@@ -382,9 +359,19 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#ka = undefined;
   }
 
+  /** Skip the wait: the next attempt starts now. */
+  #now() {
+    this.#stop();
+    this.#go();
+  }
+
+  #final() {
+    return this.#state == "closing" || this.#state == "closed";
+  }
+
   #set(to: State) {
     const from = this.#state;
-    if (!transitions[from].includes(to)) throw createError("ERR_INVALID_STATE", `invalid state change: ${from} -> ${to}`);
+    if (!transitions[from].includes(to)) throw createError("ERR_INVALID_STATE", `${from} -> ${to}`);
     this.#state = to;
     this.#emit("statechange", { from, to });
   }
@@ -395,23 +382,20 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
 
   #abort = () => this.close(NORMAL);
 
-  #env = (e: Event) => {
+  #env(method: "addEventListener" | "removeEventListener") {
+    for (const t of ["online", "offline", "visibilitychange"]) this.#win?.[method]?.(t, this.#onEnv);
+  }
+
+  #onEnv = (e: Event) => {
     const t = e.type;
-    const st = this.#state;
     const s = this.#s;
-    const c = this.#o.clock;
-    if (t == "offline") {
-      this.#off = true;
-      if (st == "reconnecting") c.clearTimeout(this.#timer);
-    } else if (t == "online") {
-      this.#off = false;
-      if (st == "reconnecting") {
-        c.clearTimeout(this.#timer);
-        this.#go();
-      }
-    } else if (st == "open" && this.#win?.document?.visibilityState != "hidden") {
+    const waiting = this.#state == "reconnecting";
+    if (t != "visibilitychange") {
+      this.#off = t == "offline";
+      if (waiting) this.#off ? this.#o.clock.clearTimeout(this.#timer) : this.#now();
+    } else if (this.#state == "open" && this.#win!.document?.visibilityState != "hidden") {
       // Back from the background: probe instead of trusting a socket that may have died meanwhile.
-      s!.readyState != 1 ? this.#fail(s!, undefined, "stale socket") : this.#ka?.probe();
+      s!.readyState != 1 ? this.#fail(s, "stale socket") : this.#ka?.probe();
     }
   };
 }

@@ -13,7 +13,7 @@ export interface OutboxOptions {
   ttl: number;
 }
 
-/** A queued message: the application message, its encoded frame, its size and who encoded it. */
+/** A queued message: the application message, its encoded frame, its size, when, and who encoded it. */
 export interface Entry<M, D> {
   m: M;
   d: D;
@@ -22,18 +22,27 @@ export interface Entry<M, D> {
   by: unknown;
 }
 
+export interface Outbox<M, D> {
+  readonly q: Entry<M, D>[];
+  /** Bytes queued. */
+  readonly bytes: number;
+  /** Queue a message. Returns false when it was discarded (drop-newest, or too big); throws for "error". */
+  push(m: M, d: D, by: unknown): boolean;
+  /** Next message to send, oldest first; expired ones are dropped on the way. */
+  take(): Entry<M, D> | undefined;
+  /** Drop everything (final close). */
+  clear(why: DropReason): void;
+}
+
 /**
  * UTF-8 byte length of a string without encoding it (the queue bounds bytes, not UTF-16 units).
- * Lone surrogates count 3 bytes, as U+FFFD which WebSocket.send() sends in their place.
+ * Lone surrogates count 3 bytes, as the U+FFFD that WebSocket.send() sends in their place.
  */
 export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) == 0xdc00) n += 2, i++;
-    else n += 2;
+  let n = 0;
+  for (const c of s) {
+    const p = c.codePointAt(0)!;
+    n += p < 0x80 ? 1 : p < 0x800 ? 2 : p < 0x10000 ? 3 : 4;
   }
   return n;
 }
@@ -47,55 +56,40 @@ export const sizeOf = (d: unknown): number =>
  * optional ttl. Every message it discards goes to `drop`; nothing is lost silently. Expired
  * messages are discarded when the queue is next touched (a send while not open, or the flush).
  */
-export class Outbox<M, D> {
-  q: Entry<M, D>[] = [];
-  bytes = 0;
-
-  constructor(
-    private o: OutboxOptions,
-    private clock: Clock,
-    private drop: (m: M, why: DropReason) => void,
-  ) {}
-
-  /** Queue a message. Returns false when it was discarded (drop-newest); throws for "error". */
-  push(m: M, d: D, by: unknown): boolean {
-    const o = this.o;
-    const n = sizeOf(d);
-    this.expire();
-    while (this.q.length >= o.maxMessages || this.bytes + n > o.maxBytes) {
-      if (o.overflow == "error")
-        throw createError("ERR_QUEUE_FULL", `send() while not open: queue full (${this.q.length} messages, ${this.bytes} + ${n} bytes; limits ${o.maxMessages} messages, ${o.maxBytes} bytes)`);
-      if (o.overflow == "drop-newest" || n > o.maxBytes || !this.q.length) {
-        this.drop(m, "overflow");
-        return false;
+export function outbox<M, D>(o: OutboxOptions, clock: Clock, drop: (m: M, why: DropReason) => void): Outbox<M, D> {
+  const q: Entry<M, D>[] = [];
+  const box = {
+    q,
+    bytes: 0,
+    push(m: M, d: D, by: unknown) {
+      const n = sizeOf(d);
+      expire();
+      while (q.length >= o.maxMessages || box.bytes + n > o.maxBytes) {
+        if (o.overflow == "error") throw createError("ERR_QUEUE_FULL", `queue full: ${q.length} messages, ${box.bytes} bytes`);
+        if (o.overflow == "drop-newest" || n > o.maxBytes || !q.length) return drop(m, "overflow"), false;
+        remove("overflow");
       }
-      this.#remove("overflow");
-    }
-    this.q.push({ m, d, n, at: this.clock.now(), by });
-    this.bytes += n;
-    return true;
-  }
-
-  /** Next message to send, oldest first; expired ones are dropped on the way. */
-  take(): Entry<M, D> | undefined {
-    this.expire();
-    const e = this.q.shift();
-    if (e) this.bytes -= e.n;
-    return e;
-  }
-
-  expire(): void {
-    const limit = this.clock.now() - this.o.ttl;
-    while (this.q.length && this.q[0]!.at < limit) this.#remove("ttl");
-  }
-
-  clear(why: DropReason): void {
-    while (this.q.length) this.#remove(why);
-  }
-
-  #remove(why: DropReason) {
-    const e = this.q.shift()!;
-    this.bytes -= e.n;
-    this.drop(e.m, why);
-  }
+      q.push({ m, d, n, at: clock.now(), by });
+      box.bytes += n;
+      return true;
+    },
+    take() {
+      expire();
+      const e = q.shift();
+      if (e) box.bytes -= e.n;
+      return e;
+    },
+    clear(why: DropReason) {
+      while (q.length) remove(why);
+    },
+  };
+  const remove = (why: DropReason) => {
+    const e = q.shift()!;
+    box.bytes -= e.n;
+    drop(e.m, why);
+  };
+  const expire = () => {
+    while (q.length && q[0]!.at < clock.now() - o.ttl) remove("ttl");
+  };
+  return box;
 }

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Outbox, sizeOf, utf8Length, type DropReason, type OutboxOptions } from "../../src/reliability/outbox.js";
+import { outbox, sizeOf, utf8Length, type DropReason, type OutboxOptions } from "../../src/reliability/outbox.js";
 import { isResilientError } from "../../src/errors.js";
 import { FakeClock } from "./client-helpers.js";
 
 function box(o: Partial<OutboxOptions> = {}) {
   const clock = new FakeClock();
   const drops: Array<[string, DropReason]> = [];
-  const q = new Outbox<string, string>(
+  const q = outbox<string, string>(
     { maxMessages: 3, maxBytes: 1 << 20, overflow: "drop-oldest", ttl: Infinity, ...o },
     clock,
     (m, why) => drops.push([m, why]),
