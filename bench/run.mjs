@@ -147,13 +147,22 @@ for (const c of clients) out.push(`  ${labelOf(c).padEnd(18)} ${info[c].version}
 out.push(`  source: ${gitDescribe()}`);
 out.push("");
 
-const header = ["workload", "unit", ...clients.map((c) => labelOf(c)), ...(hasOurs ? others.map((o) => `ours/${labelOf(o)}`) : []),
-  ...others.filter((o) => o !== "ws").map((o) => `${labelOf(o)}/ws`), "node:net", ...(hasOurs ? ["ours/net"] : []), "target"];
+const short = (c) => (c.startsWith("variant:") ? labelOf(c) : c);
+const withWs = hasOurs && clients.includes("ws");
+const header = [
+  "workload", "unit", ...clients.map(labelOf),
+  ...(hasOurs ? others.map((o) => `ours/${short(o)}`) : []),
+  ...(withWs ? ["ours/ws by CPU"] : []),
+  ...others.filter((o) => o !== "ws").map((o) => `${short(o)}/ws`),
+  "node:net", ...(hasOurs ? ["ours/net"] : []), "target",
+];
 const rows = workloads.map((w) => [
   w.title,
   w.unit,
   ...clients.map((c) => cell(w.key, c)),
   ...(hasOurs ? others.map((o) => fmtRatio(med(w.key, "ours") / med(w.key, o))) : []),
+  // Throughput swings with other load on a shared machine; CPU time per operation much less.
+  ...(withWs ? [fmtRatio(med(w.key, "ws", "cpuPerOp") / med(w.key, "ours", "cpuPerOp"))] : []),
   ...others.filter((o) => o !== "ws").map((o) => fmtRatio(med(w.key, o) / med(w.key, "ws"))),
   w.raw ? cell(w.key, "raw") : "",
   ...(hasOurs ? [w.raw ? fmtPct(med(w.key, "ours") / med(w.key, "raw")) : ""] : []),
