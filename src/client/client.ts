@@ -15,7 +15,7 @@ import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./clos
 import type { Codec } from "./codec.js";
 import { event, type ResilientCloseEvent, type ResilientErrorEvent, type ResilientEventMap, type ResilientMessageEvent } from "./events.js";
 import { normalize, type EnvironmentTarget, type Normalized, type Provider, type ResilientOptions, type UrlProvider, type WebSocketClass } from "./options.js";
-import { readyStates, transitions, type State } from "./state.js";
+import { S, canMove, readyStates, stateNames, type State } from "./state.js";
 
 /** Data of a message event without a codec: what the transport delivers. */
 export type RawData = string | ArrayBuffer | Blob | ArrayBufferView;
@@ -73,7 +73,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #WS: TransportConstructor;
   #url: UrlProvider;
   #href: string;
-  #state: State = "connecting";
+  #state = S.Connecting;
   #attempt = 0;
   /** Generation: bumped whenever the current attempt or socket is abandoned; stale events are ignored. */
   #n = 0;
@@ -93,7 +93,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     super();
     const o = (this.#o = normalize(options, systemClock));
     const WS = o.WebSocket ?? (new.target as typeof ResilientWebSocket).defaultWebSocket ?? globalThis.WebSocket;
-    if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class: pass the WebSocket option");
+    if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class");
     this.#WS = WS as unknown as TransportConstructor;
     this.#url = url;
     this.#href = typeof url == "function" ? "" : String(url);
@@ -118,10 +118,10 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
   /** CONNECTING (0) while connecting or waiting to reconnect, CLOSED (3) only when final. */
   get readyState(): number {
-    return readyStates[this.#state];
+    return readyStates[this.#state]!;
   }
   get state(): State {
-    return this.#state;
+    return stateNames[this.#state]!;
   }
   /** Reconnect attempt number (0 until the first retry; back to 0 after a stable connection). */
   get attempt(): number {
@@ -155,9 +155,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    */
   send(message: Out): SendResult {
     const c = this.#codec;
-    if (this.#final()) throw createError("ERR_CLOSED", `send() after close(): readyState ${this.readyState}`);
+    if (this.#final()) throw createError("ERR_CLOSED", "send() after close()");
     const d = c ? c.encode(message) : (message as SendData);
-    return this.#state == "open" && this.#s!.readyState == 1
+    return this.#state == S.Open && this.#s!.readyState == 1
       ? (this.#send(d), "sent")
       : this.#q.push(message, d, c)
         ? "queued"
@@ -169,8 +169,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const s = this.#s;
     checkClose(code, reason, utf8Length);
     if (this.#final()) return;
-    if (s && this.#state != "reconnecting") {
-      this.#set("closing");
+    if (s && this.#state != S.Reconnecting) {
+      this.#set(S.Closing);
       s.close(code, reason);
     } else this.#end({ code: code ?? 1005, reason: reason ?? "", wasClean: false });
   }
@@ -178,7 +178,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** Drops the current connection (if any) and connects again now, starting a fresh backoff series. */
   reconnect(): void {
     if (this.#final()) return;
-    this.#state == "reconnecting" ? this.#now() : this.#fail(this.#s, "reconnect()", undefined, false, true);
+    this.#state == S.Reconnecting ? this.#now() : this.#fail(this.#s, "reconnect()", undefined, false, true);
   }
 
   /** Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good first. */
@@ -186,9 +186,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     return new Promise((ok, fail) => {
       const check = () => {
         const st = this.#state;
-        if (st == "open" || st == "closed") {
+        if (st == S.Open || st == S.Closed) {
           off();
-          st == "open" ? ok() : fail(createError("ERR_CLOSED", "closed before open"));
+          st == S.Open ? ok() : fail(createError("ERR_CLOSED", "closed"));
         }
       };
       const off = this.on("statechange", check);
@@ -208,7 +208,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   async #go() {
     const n = ++this.#n;
     const o = this.#o;
-    if (this.#state != "connecting") this.#set("connecting");
+    if (this.#state != S.Connecting) this.#set(S.Connecting);
     this.#s = undefined;
     try {
       const url = String(await resolve(this.#url));
@@ -223,12 +223,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onopen = s.onmessage = s.onclose = s.onerror = (e: Event | MessageEventLike | CloseEventLike) =>
         n == this.#n && this.#on(s, e as Event);
       this.#timer = o.clock.setTimeout(
-        () => this.#fail(s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", `not open after ${o.connectTimeout} ms`)),
+        () => this.#fail(s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", "connect timeout")),
         o.connectTimeout,
       );
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
-      if (n == this.#n) this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", `attempt failed: ${error}`, undefined, error));
+      if (n == this.#n) this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", "" + error, undefined, error));
     }
   }
 
@@ -260,7 +260,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
     this.#up = c.now();
     if (this.#st.connects++) this.#st.reconnects++;
-    this.#set("open");
+    this.#set(S.Open);
     const probe = k && (s.ping ? () => s.ping!() : m != null && (() => s.send(typeof m == "function" ? m() : m)));
     if (probe) {
       const n = this.#n;
@@ -304,16 +304,16 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#stop();
     if (error) this.#emit("error", { error });
     const next =
-      this.#state != "closing" &&
+      this.#state != S.Closing &&
       r &&
-      (now || (r.shouldReconnect(ev) ?? retryable(ev.code))) &&
+      (now || (r.shouldReconnect?.(ev) ?? retryable(ev.code))) &&
       (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r, ev.code == TRY_AGAIN_LATER, o.random));
     if (!next) return this.#end(ev);
-    this.#set("reconnecting");
+    this.#set(S.Reconnecting);
     this.#attempt = next.attempt;
     this.#emit("close", ev);
     // A close listener may have called close(); offline waits for `online` without spending attempts.
-    if (this.#state != "reconnecting" || next.delay < 0) return;
+    if (this.#state != S.Reconnecting || next.delay < 0) return;
     this.#emit("reconnecting", { ...next, ...ev });
     this.#timer = o.clock.setTimeout(() => this.#go(), next.delay);
   }
@@ -321,7 +321,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** Final close: release listeners, drop what is queued (each with a `drop` event), then `close`. */
   #end(ev: CloseEventLike) {
     this.#stop();
-    this.#set("closed");
+    this.#set(S.Closed);
     this.#env("removeEventListener");
     this.#o.signal?.removeEventListener("abort", this.#abort);
     this.#q.clear("closed");
@@ -347,7 +347,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
 
   #noProtocol(s: Socket, why: string) {
-    this.#fail(s, "subprotocol not selected", createError("ERR_PROTOCOL_NOT_SELECTED", `${why}; offered ${this.#offered}`, 1002), true);
+    this.#fail(s, "subprotocol not selected", createError("ERR_PROTOCOL_NOT_SELECTED", why, 1002), true);
   }
 
   /** Detach from the current attempt: its late events and timers are ignored from now on. */
@@ -366,14 +366,14 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
 
   #final() {
-    return this.#state == "closing" || this.#state == "closed";
+    return this.#state >= S.Closing;
   }
 
-  #set(to: State) {
+  #set(to: S) {
     const from = this.#state;
-    if (!transitions[from].includes(to)) throw createError("ERR_INVALID_STATE", `${from} -> ${to}`);
+    if (!canMove(from, to)) throw createError("ERR_INVALID_STATE", `${from} -> ${to}`);
     this.#state = to;
-    this.#emit("statechange", { from, to });
+    this.#emit("statechange", { from: stateNames[from], to: stateNames[to] });
   }
 
   #emit(type: string, fields?: object) {
@@ -389,11 +389,11 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #onEnv = (e: Event) => {
     const t = e.type;
     const s = this.#s;
-    const waiting = this.#state == "reconnecting";
+    const waiting = this.#state == S.Reconnecting;
     if (t != "visibilitychange") {
       this.#off = t == "offline";
       if (waiting) this.#off ? this.#o.clock.clearTimeout(this.#timer) : this.#now();
-    } else if (this.#state == "open" && this.#win!.document?.visibilityState != "hidden") {
+    } else if (this.#state == S.Open && this.#win!.document?.visibilityState != "hidden") {
       // Back from the background: probe instead of trusting a socket that may have died meanwhile.
       s!.readyState != 1 ? this.#fail(s, "stale socket") : this.#ka?.probe();
     }

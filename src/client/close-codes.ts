@@ -19,6 +19,6 @@ export const retryable = (code: number): boolean => code != POLICY_VIOLATION && 
  */
 export function checkClose(code: number | undefined, reason: string | undefined, bytes: (s: string) => number): void {
   if (code !== undefined && code != NORMAL && !(code >= 3000 && code <= 4999))
-    throw new DOMException(`close(): code must be 1000 or 3000-4999, got ${code}`, "InvalidAccessError");
-  if (reason && bytes(reason) > 123) throw new DOMException("close(): reason longer than 123 UTF-8 bytes", "SyntaxError");
+    throw new DOMException("close code " + code, "InvalidAccessError");
+  if (reason && bytes(reason) > 123) throw new DOMException("close reason > 123 bytes", "SyntaxError");
 }

@@ -208,7 +208,7 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
 /** Options normalized once into a fully filled object. */
 export interface Normalized<In, Out>
   extends Omit<ResilientOptions<In, Out>, "keepalive" | "queue" | "clock" | "random" | "connectTimeout"> {
-  retry: Required<ReconnectOptions> | undefined;
+  retry: (Required<Omit<ReconnectOptions, "shouldReconnect">> & ReconnectOptions) | undefined;
   connectTimeout: number;
   keepalive: (KeepaliveOptions & { interval: number; timeout: number }) | undefined;
   queue: Required<QueueOptions>;
@@ -227,7 +227,6 @@ export const normalize = <In, Out>(o: ResilientOptions<In, Out>, clock: Clock): 
         jitter: "full",
         maxRetries: Infinity,
         resetAfter: 5_000,
-        shouldReconnect: () => undefined,
         ...o.reconnect,
       },
   connectTimeout: o.connectTimeout ?? 10_000,

@@ -65,7 +65,7 @@ export function outbox<M, D>(o: OutboxOptions, clock: Clock, drop: (m: M, why: D
       const n = sizeOf(d);
       expire();
       while (q.length >= o.maxMessages || box.bytes + n > o.maxBytes) {
-        if (o.overflow == "error") throw createError("ERR_QUEUE_FULL", `queue full: ${q.length} messages, ${box.bytes} bytes`);
+        if (o.overflow == "error") throw createError("ERR_QUEUE_FULL", "queue full");
         if (o.overflow == "drop-newest" || n > o.maxBytes || !q.length) return drop(m, "overflow"), false;
         remove("overflow");
       }

@@ -66,7 +66,7 @@ test("error overflow throws ERR_QUEUE_FULL and keeps the queue as it was", () =>
   for (const m of ["a", "b", "c"]) q.push(m, m, undefined);
   assert.throws(
     () => q.push("d", "d", undefined),
-    (e: unknown) => isResilientError(e) && e.code == "ERR_QUEUE_FULL" && /3 messages/.test(e.message),
+    (e: unknown) => isResilientError(e) && e.code == "ERR_QUEUE_FULL",
   );
   assert.deepEqual(drops, []);
   assert.deepEqual(drain(), ["a", "b", "c"]);
