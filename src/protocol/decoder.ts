@@ -54,7 +54,7 @@ export class FrameDecoder {
   #messageLength = 0;
   #fragments: Uint8Array[] = [];
   #fragmentCount = 0;
-  readonly #utf8 = new Utf8Validator();
+  readonly #utf8: Utf8Validator;
 
   constructor(handler: FrameHandler, options: DecoderOptions) {
     this.#handler = handler;
@@ -62,6 +62,7 @@ export class FrameDecoder {
     this.#maxFragments = options.maxFragments;
     this.#allowRsv1 = options.allowRsv1;
     this.#retainChunks = options.retainChunks ?? false;
+    this.#utf8 = new Utf8Validator(options.validateUtf8);
   }
 
   /** True after a close frame or a protocol error: further input is ignored. */

@@ -5,7 +5,7 @@
 import { createError } from "../errors.js";
 import { isValidCloseCode } from "./close.js";
 import { MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD } from "./constants.js";
-import { applyMask, nextMaskKey } from "./mask.js";
+import { maskWithKeyAt, writeMaskKey } from "./mask.js";
 import { Opcode } from "./types.js";
 
 export interface EncodeOptions {
@@ -38,10 +38,10 @@ function checkFrame(opcode: Opcode, length: number, fin: boolean, rsv1: boolean)
 }
 
 /**
- * Write a masked frame header into `target` at `offset` and return the key it used; the header is
- * headerLength(length) bytes long.
+ * Write a masked frame header into `target` at `offset`, with a fresh key at its end, and return
+ * the key's offset; the header is headerLength(length) bytes long.
  */
-function writeHeader(target: Uint8Array, offset: number, opcode: Opcode, length: number, fin: boolean, rsv1: boolean): Uint8Array {
+function writeHeader(target: Uint8Array, offset: number, opcode: Opcode, length: number, fin: boolean, rsv1: boolean): number {
   target[offset] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   let p = offset + 2;
   if (length < 126) {
@@ -63,12 +63,9 @@ function writeHeader(target: Uint8Array, offset: number, opcode: Opcode, length:
     target[p++] = (length >>> 8) & 0xff;
     target[p++] = length & 0xff;
   }
-  const key = nextMaskKey();
-  target[p] = key[0]!;
-  target[p + 1] = key[1]!;
-  target[p + 2] = key[2]!;
-  target[p + 3] = key[3]!;
-  return target.subarray(p, p + 4);
+  // RFC 6455 §5.3: every client frame is masked with a fresh, unpredictable key.
+  writeMaskKey(target, p);
+  return p;
 }
 
 /**
@@ -85,10 +82,10 @@ export function encodeFrame(
   const length = payload.length;
   checkFrame(opcode, length, fin, rsv1);
   const header = new Uint8Array(headerLength(length));
-  const key = writeHeader(header, 0, opcode, length, fin, rsv1);
+  const keyOffset = writeHeader(header, 0, opcode, length, fin, rsv1);
   if (length === 0) return [header, payload];
   const masked = options?.owned === true ? payload : new Uint8Array(length);
-  applyMask(payload, key, masked, 0);
+  maskWithKeyAt(payload, header, keyOffset, masked, 0);
   return [header, masked];
 }
 
@@ -103,8 +100,8 @@ export function encodeFrameBytes(opcode: Opcode, payload: Uint8Array, options?: 
   checkFrame(opcode, length, fin, rsv1);
   const headerLen = headerLength(length);
   const frame = new Uint8Array(headerLen + length);
-  const key = writeHeader(frame, 0, opcode, length, fin, rsv1);
-  applyMask(payload, key, frame, headerLen);
+  const keyOffset = writeHeader(frame, 0, opcode, length, fin, rsv1);
+  maskWithKeyAt(payload, frame, keyOffset, frame, headerLen);
   return frame;
 }
 
@@ -118,6 +115,24 @@ const DIRECT_TEXT_LIMIT = 8192;
  * directly into the frame (no intermediate copy); long ones are encoded, then masked in place.
  */
 export function encodeTextFrame(text: string): Uint8Array {
+  const n = text.length;
+  if (n < 126) {
+    // Short ASCII (the common small message): encode and mask in one pass into an exact buffer.
+    const frame = new Uint8Array(6 + n);
+    writeHeader(frame, 0, Opcode.Text, n, true, false);
+    const k0 = frame[2]!;
+    const k1 = frame[3]!;
+    const k2 = frame[4]!;
+    const k3 = frame[5]!;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      const k = (i & 3) === 0 ? k0 : (i & 3) === 1 ? k1 : (i & 3) === 2 ? k2 : k3;
+      frame[6 + i] = c ^ k;
+    }
+    if (i === n) return frame;
+  }
   encoder ??= new TextEncoder();
   if (text.length > DIRECT_TEXT_LIMIT) {
     const bytes = encoder.encode(text);
@@ -133,9 +148,9 @@ export function encodeTextFrame(text: string): Uint8Array {
   const buffer = new Uint8Array(maxHeader + text.length * 3);
   const length = encoder.encodeInto(text, buffer.subarray(maxHeader)).written;
   const start = maxHeader - headerLength(length);
-  const key = writeHeader(buffer, start, Opcode.Text, length, true, false);
+  const keyOffset = writeHeader(buffer, start, Opcode.Text, length, true, false);
   const payload = buffer.subarray(maxHeader, maxHeader + length);
-  applyMask(payload, key, payload, 0);
+  maskWithKeyAt(payload, buffer, keyOffset, payload, 0);
   return buffer.subarray(start, maxHeader + length);
 }
 

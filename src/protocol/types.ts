@@ -47,4 +47,11 @@ export interface DecoderOptions {
    * @default false
    */
   retainChunks?: boolean;
+  /**
+   * A native whole-buffer UTF-8 validator to use for larger text payloads, e.g. `isUtf8` from
+   * `node:buffer` (Node >= 18.14, Deno), about 10x faster than the built-in pure JS one. Fail-fast
+   * validation of fragments is kept: the codec checks characters split across pieces itself.
+   * @default undefined (pure JS)
+   */
+  validateUtf8?: (bytes: Uint8Array) => boolean;
 }

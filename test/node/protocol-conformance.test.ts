@@ -5,6 +5,7 @@
  * violation must surface through onProtocolError with the close code to send, never as a throw.
  */
 import assert from "node:assert/strict";
+import { isUtf8 } from "node:buffer";
 import { describe, it } from "node:test";
 import { FrameDecoder } from "../../src/protocol/decoder.js";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from "../../src/protocol/constants.js";
@@ -302,6 +303,29 @@ describe("RFC 6455 §5.6 data frames and §8.1 UTF-8 (Autobahn 6.x)", () => {
     assert.deepEqual(events, []);
     decoder.push(bytes.subarray(15, 20));
     assert.deepEqual(events, [BAD_UTF8], "failed before the rest of the frame arrived");
+  });
+
+  it("6.4.x with a native validator (validateUtf8: isUtf8): fail fast inside a frame and per fragment", () => {
+    const pad = asciiOf(300);
+    const payload = concat(pad, utf8("κόσμε"), hex("f4908080"), pad);
+    const bytes = frame({ opcode: 1, payload });
+    let calls = 0;
+    const options = { ...OPTIONS, validateUtf8: (b: Uint8Array) => (calls++, isUtf8(b)) };
+    const { handler, events } = recorder();
+    const decoder = new FrameDecoder(handler, options);
+    decoder.push(bytes.subarray(0, 4 + 300 + 11));
+    assert.deepEqual(events, []);
+    decoder.push(bytes.subarray(315, 320));
+    assert.deepEqual(events, [BAD_UTF8], "failed before the rest of the frame arrived");
+    assert.ok(calls > 0);
+    const fragments = concat(
+      frame({ opcode: 1, fin: false, payload: concat(pad, hex("e282")) }),
+      frame({ opcode: 0, fin: false, payload: concat(hex("ac"), pad) }),
+      frame({ opcode: 0, payload: pad }),
+    );
+    assert.deepEqual(decode(chunked(fragments, [97]), { validateUtf8: isUtf8 }), [text(concat(pad, hex("e282ac"), pad, pad))]);
+    const bad = concat(frame({ opcode: 1, fin: false, payload: concat(pad, hex("e282")) }), frame({ opcode: 0, payload: concat(hex("41"), pad) }));
+    assert.deepEqual(decode(chunked(bad, [97]), { validateUtf8: isUtf8 }), [BAD_UTF8]);
   });
 
   it("a sequence split across fragments is valid (6.2.3/6.2.4)", () => {

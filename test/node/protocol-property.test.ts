@@ -4,6 +4,7 @@
  * UTF-8 validators agree with TextDecoder; the encoder round-trips.
  */
 import assert from "node:assert/strict";
+import { isUtf8 } from "node:buffer";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { FrameDecoder } from "../../src/protocol/decoder.js";
@@ -93,7 +94,7 @@ describe("decoder properties", () => {
 
   it("valid frame sequences decode to the model's events under any chunking", { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(fc.array(item, { maxLength: 10 }), chunkPoints, fc.boolean(), (items, points, retainChunks) => {
+      fc.property(fc.array(item, { maxLength: 10 }), chunkPoints, fc.boolean(), fc.boolean(), (items, points, retainChunks, native) => {
         const frames: Uint8Array[] = [];
         const expected: Event[] = [];
         for (const it of items) {
@@ -117,7 +118,7 @@ describe("decoder properties", () => {
           expected.push(["message", it.kind, false, digest(payload)]);
         }
         const bytes = concat(...frames);
-        assert.deepEqual(decode(cut(bytes, points), { retainChunks }), expected);
+        assert.deepEqual(decode(cut(bytes, points), { retainChunks, validateUtf8: native ? isUtf8 : undefined }), expected);
       }),
       { numRuns: 2000 },
     );
@@ -140,6 +141,12 @@ describe("UTF-8 properties", () => {
     const byte = fc.oneof(fc.nat({ max: 0x7f }), fc.integer({ min: 0x80, max: 0xbf }), fc.integer({ min: 0xc0, max: 0xff }));
     const bytes = fc.oneof(
       fc.array(byte, { maxLength: 40 }).map((a) => Uint8Array.from(a)),
+      fc.array(byte, { minLength: 120, maxLength: 400 }).map((a) => Uint8Array.from(a)),
+      fc.tuple(fc.string({ unit: "binary", minLength: 60, maxLength: 200 }), fc.nat(), fc.nat({ max: 255 })).map(([s, at, b]) => {
+        const u = utf8(s);
+        if (at % 2 === 0) u[at % u.length] = b;
+        return u;
+      }),
       fc.string({ unit: "binary", maxLength: 30 }).map(utf8),
       fc.tuple(fc.string({ unit: "binary", maxLength: 20 }), fc.nat(), fc.nat({ max: 255 })).map(([s, at, b]) => {
         const u = utf8(s);
@@ -148,10 +155,10 @@ describe("UTF-8 properties", () => {
       }),
     );
     fc.assert(
-      fc.property(bytes, chunkPoints, (input, points) => {
+      fc.property(bytes, chunkPoints, fc.boolean(), (input, points, native) => {
         const expected = valid(input);
         assert.equal(isValidUtf8(input), expected);
-        const validator = new Utf8Validator();
+        const validator = new Utf8Validator(native ? isUtf8 : undefined);
         const chunks = cut(input, points);
         let ok = true;
         for (let i = 0; i < chunks.length && ok; i++) ok = validator.push(chunks[i]!, i === chunks.length - 1);

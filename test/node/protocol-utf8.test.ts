@@ -3,6 +3,7 @@
  * validators against boundary vectors, split at every byte.
  */
 import assert from "node:assert/strict";
+import { isUtf8 } from "node:buffer";
 import { describe, it } from "node:test";
 import { isValidUtf8, Utf8Validator } from "../../src/protocol/utf8.js";
 import { hex, utf8 } from "./protocol-helpers.js";
@@ -114,15 +115,40 @@ describe("RFC 3629 UTF-8 validation", () => {
   });
 });
 
+describe("streaming validation with a native whole-buffer validator (node:buffer isUtf8)", () => {
+  const pad = utf8("x".repeat(150));
+  let calls = 0;
+  const native = (bytes: Uint8Array): boolean => {
+    calls++;
+    return isUtf8(bytes);
+  };
+  for (const [name, bytes] of [...VALID, ...INVALID]) {
+    const expected = VALID.some(([n]) => n === name);
+    it(`${expected ? "valid" : "invalid"}: ${name} between 150-byte runs, at every split`, () => {
+      const input = new Uint8Array([...pad, ...bytes, ...pad]);
+      calls = 0;
+      assertStreaming(input, expected, native);
+      assert.ok(calls > 0, "the native validator was used");
+    });
+  }
+
+  it("fails fast on the piece with the bad byte", () => {
+    const validator = new Utf8Validator(native);
+    assert.equal(validator.push(new Uint8Array([...pad, 0xe2, 0x82]), false), true);
+    assert.equal(validator.push(new Uint8Array([0xac, ...pad]), false), true);
+    assert.equal(validator.push(new Uint8Array([...pad, 0xed, 0xa0, 0x80, ...pad]), false), false);
+  });
+});
+
 /** Feed `bytes` to a streaming validator split at every point (and byte by byte). */
-function assertStreaming(bytes: Uint8Array, expected: boolean): void {
+function assertStreaming(bytes: Uint8Array, expected: boolean, native?: (bytes: Uint8Array) => boolean): void {
   for (let split = 0; split <= bytes.length; split++) {
-    const validator = new Utf8Validator();
+    const validator = new Utf8Validator(native);
     const first = validator.push(bytes.subarray(0, split), false);
     const result = first && validator.push(bytes.subarray(split), true);
     assert.equal(result, expected, `split at ${split}`);
   }
-  const validator = new Utf8Validator();
+  const validator = new Utf8Validator(native);
   let ok = true;
   for (let i = 0; i < bytes.length && ok; i++) ok = validator.push(bytes.subarray(i, i + 1), false);
   if (ok) ok = validator.push(new Uint8Array(0), true);

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { isResilientError } from "../../src/errors.js";
 import { FrameDecoder } from "../../src/protocol/decoder.js";
 import { encodeClosePayload, encodeFrame, encodeFrameBytes, encodeTextFrame } from "../../src/protocol/encoder.js";
-import { applyMask, nextMaskKey } from "../../src/protocol/mask.js";
+import { applyMask, maskWithKeyAt, nextMaskKey, writeMaskKey } from "../../src/protocol/mask.js";
 import { Opcode } from "../../src/protocol/types.js";
 import {
   asServerFrame,
@@ -224,10 +224,22 @@ describe("encoder (RFC 6455 §5.2, §5.3)", () => {
     for (const key of keys) assert.equal(key.length, 8);
   });
 
+  it("writeMaskKey and maskWithKeyAt use a key stored inside another buffer (a frame header)", () => {
+    const header = new Uint8Array(10);
+    writeMaskKey(header, 3);
+    const key = header.slice(3, 7);
+    const source = pattern(300);
+    const viaHeader = new Uint8Array(300);
+    const viaKey = new Uint8Array(300);
+    maskWithKeyAt(source, header, 3, viaHeader, 0);
+    applyMask(source, key, viaKey, 0);
+    assert.equal(toHex(viaHeader), toHex(viaKey));
+  });
+
   it("applyMask is its own inverse at every offset and length (32-bit and byte paths)", () => {
     const key = hex("37fa213d");
-    for (let offset = 0; offset < 5; offset++) {
-      for (const length of [0, 1, 2, 3, 4, 7, 31, 32, 33, 64, 65, 1027]) {
+    for (let offset = 0; offset < 10; offset++) {
+      for (const length of [0, 1, 2, 3, 4, 7, 31, 32, 33, 64, 65, 127, 128, 129, 135, 136, 1027]) {
         const source = pattern(length);
         const target = new Uint8Array(length + 9);
         applyMask(source, key, target, offset);
