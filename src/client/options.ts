@@ -2,6 +2,7 @@ import type { CloseEventLike, SendData } from "../adapters/transport.js";
 import type { Clock } from "../reliability/clock.js";
 import type { Overflow } from "../reliability/outbox.js";
 import type { Codec } from "./codec.js";
+import type { RequestsOptions } from "./request.js";
 
 /**
  * Any W3C-compatible WebSocket class (the runtime's, ws, undici, mock-socket, sockjs-client, the
@@ -155,6 +156,12 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
    * @default false
    */
   requireProtocol?: boolean;
+  /**
+   * How `request()` correlates replies: where the id goes in an outgoing message, how to read it
+   * from a received one, plus the default timeout and resend policy.
+   * @example { requests: { setId: (msg, id) => ({ ...msg, id }), getId: (msg) => (msg.type === "reply" ? msg.id : undefined) } }
+   */
+  requests?: RequestsOptions<In, Out>;
   /**
    * Reconnect policy, or `false` to never reconnect (a plain WebSocket with the queue and events).
    * @example { reconnect: { minDelay: 1000, maxRetries: 20 } }
