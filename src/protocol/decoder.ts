@@ -21,6 +21,7 @@ export class FrameDecoder {
   readonly #maxFragments: number;
   readonly #allowRsv1: boolean;
   readonly #retainChunks: boolean;
+  readonly #allocate: (size: number) => Uint8Array;
   #closed = false;
   /** True while a handler callback runs, to tell the owner's exceptions from our own. */
   #inHandler = false;
@@ -63,6 +64,7 @@ export class FrameDecoder {
     this.#allowRsv1 = options.allowRsv1;
     this.#retainChunks = options.retainChunks ?? false;
     this.#utf8 = new Utf8Validator(options.validateUtf8);
+    this.#allocate = options.allocate ?? allocate;
   }
 
   /** True after a close frame or a protocol error: further input is ignored. */
@@ -238,7 +240,7 @@ export class FrameDecoder {
       }
       if (available === 0) return false;
       // The frame spans chunks: gather it in one buffer of its final size.
-      buffer = this.#frameBuffer = new Uint8Array(length);
+      buffer = this.#frameBuffer = this.#allocate(length);
       this.#frameFilled = 0;
     }
     const n = Math.min(length - this.#frameFilled, chunk.length - this.#pos);
@@ -284,7 +286,7 @@ export class FrameDecoder {
     this.#messageLength += keep.length;
     if (!fin) return true;
 
-    const message = concat(this.#fragments, this.#messageLength);
+    const message = concat(this.#fragments, this.#messageLength, this.#allocate);
     const isText = this.#messageText;
     const compressed = this.#messageCompressed;
     this.#messageOpcode = 0;
@@ -349,9 +351,13 @@ export class FrameDecoder {
   }
 }
 
-function concat(pieces: Uint8Array[], length: number): Uint8Array {
+function allocate(size: number): Uint8Array {
+  return new Uint8Array(size);
+}
+
+function concat(pieces: Uint8Array[], length: number, alloc: (size: number) => Uint8Array): Uint8Array {
   if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(length);
+  const out = alloc(length);
   let offset = 0;
   for (const piece of pieces) {
     out.set(piece, offset);

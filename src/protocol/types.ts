@@ -54,4 +54,11 @@ export interface DecoderOptions {
    * @default undefined (pure JS)
    */
   validateUtf8?: (bytes: Uint8Array) => boolean;
+  /**
+   * Allocates the buffer a frame spanning chunks, or a fragmented message, is gathered in. Every
+   * byte of it is overwritten before use, so an allocator that skips zero-filling is safe, e.g.
+   * `Buffer.allocUnsafe` (which also makes messages Buffers).
+   * @default (size) => new Uint8Array(size)
+   */
+  allocate?: (size: number) => Uint8Array;
 }

@@ -94,7 +94,7 @@ describe("decoder properties", () => {
 
   it("valid frame sequences decode to the model's events under any chunking", { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(fc.array(item, { maxLength: 10 }), chunkPoints, fc.boolean(), fc.boolean(), (items, points, retainChunks, native) => {
+      fc.property(fc.array(item, { maxLength: 10 }), chunkPoints, fc.boolean(), fc.boolean(), fc.boolean(), (items, points, retainChunks, native, dirty) => {
         const frames: Uint8Array[] = [];
         const expected: Event[] = [];
         for (const it of items) {
@@ -118,7 +118,9 @@ describe("decoder properties", () => {
           expected.push(["message", it.kind, false, digest(payload)]);
         }
         const bytes = concat(...frames);
-        assert.deepEqual(decode(cut(bytes, points), { retainChunks, validateUtf8: native ? isUtf8 : undefined }), expected);
+        // A dirty allocator (like Buffer.allocUnsafe) must not leak its garbage into messages.
+        const allocate = dirty ? (size: number) => new Uint8Array(size).fill(0xee) : undefined;
+        assert.deepEqual(decode(cut(bytes, points), { retainChunks, validateUtf8: native ? isUtf8 : undefined, allocate }), expected);
       }),
       { numRuns: 2000 },
     );

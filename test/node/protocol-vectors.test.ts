@@ -137,6 +137,22 @@ describe("views and copies", () => {
     assert.deepEqual(decode([hex("010348656c"), hex("80026c6f")]), [["message", "text", false, HELLO]]);
   });
 
+  it("allocate is used for frames spanning chunks and for reassembly, and its garbage never shows", () => {
+    const sizes: number[] = [];
+    const allocate = (size: number) => {
+      sizes.push(size);
+      return new Uint8Array(size).fill(0xee);
+    };
+    const data = pattern(1000);
+    assert.deepEqual(decode([frame({ opcode: 2, payload: data }).subarray(0, 500), frame({ opcode: 2, payload: data }).subarray(500)], { allocate }), [
+      ["message", "binary", false, digest(data)],
+    ]);
+    assert.deepEqual(sizes, [1000]);
+    sizes.length = 0;
+    assert.deepEqual(decode([hex("010348656c 80026c6f")], { allocate }), [["message", "text", false, HELLO]]);
+    assert.deepEqual(sizes, [5]);
+  });
+
   it("a close reason does not keep a view of the chunk", () => {
     const bytes = frame({ opcode: 8, payload: concat(hex("03e8"), utf8("bye")) });
     let reason = "";
