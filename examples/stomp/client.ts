@@ -26,6 +26,8 @@ export interface StompClientOptions
   protocols?: string[];
   /** Time for the broker to confirm a frame (receipt). @default 10_000 */
   receiptTimeout?: number;
+  /** ERROR frames that answer no receipt (RabbitMQ: an unknown destination, a refused login…). */
+  onError?: (frame: StompFrame<"ERROR">) => void;
 }
 
 export type MessageHandler = (frame: StompFrame<"MESSAGE">) => void;
@@ -34,12 +36,14 @@ export class StompClient {
   readonly ws: ResilientWebSocket<ServerFrame, ClientFrame>;
   /** The CONNECTED frame of the current connection, once received. */
   session: StompFrame<"CONNECTED"> | undefined;
-  #subscriptions = new Map<string, { destination: string; handler: MessageHandler }>();
+  /** `active` once the broker confirmed it: only those are renewed on a new connection (a pending
+   * SUBSCRIBE is re-sent by request() itself; sending both would reuse its id, which brokers refuse). */
+  #subscriptions = new Map<string, { destination: string; handler: MessageHandler; active: boolean }>();
   #nextSubscription = 0;
   #waiting: Array<{ resolve(): void; reject(error: Error): void }> = [];
 
   constructor(url: string | URL, options: StompClientOptions = {}) {
-    const { login = "guest", passcode = "guest", vhost = "/", receiptTimeout = 10_000, protocols, ...rest } = options;
+    const { login = "guest", passcode = "guest", vhost = "/", receiptTimeout = 10_000, protocols, onError, ...rest } = options;
     this.ws = new ResilientWebSocket<ServerFrame, ClientFrame>(url, {
       ...rest,
       protocols: protocols ?? [...STOMP_SUBPROTOCOLS],
@@ -67,11 +71,12 @@ export class StompClient {
     });
     this.ws.route("CONNECTED", (frame) => {
       this.session = frame;
-      for (const [id, { destination }] of this.#subscriptions) {
-        this.ws.send({ command: "SUBSCRIBE", headers: { id, destination }, body: "" });
+      for (const [id, { destination, active }] of this.#subscriptions) {
+        if (active) this.ws.send({ command: "SUBSCRIBE", headers: { id, destination }, body: "" });
       }
       for (const w of this.#waiting.splice(0)) w.resolve();
     }, { field: "command" });
+    this.ws.route("ERROR", (frame) => onError?.(frame), { field: "command" });
     this.ws.route("MESSAGE", (frame) => this.#subscriptions.get(frame.headers.subscription ?? "")?.handler(frame), {
       field: "command",
     });
@@ -92,9 +97,11 @@ export class StompClient {
   /** SUBSCRIBE with a receipt; kept across reconnects. Resolves to an unsubscribe function. */
   async subscribe(destination: string, handler: MessageHandler): Promise<() => Promise<void>> {
     const id = String(this.#nextSubscription++);
-    this.#subscriptions.set(id, { destination, handler });
+    const subscription = { destination, handler, active: false };
+    this.#subscriptions.set(id, subscription);
     try {
       await this.#confirm({ command: "SUBSCRIBE", headers: { id, destination }, body: "" });
+      subscription.active = true;
     } catch (error) {
       this.#subscriptions.delete(id);
       throw error;
@@ -105,13 +112,22 @@ export class StompClient {
     };
   }
 
-  /** DISCONNECT with a receipt (the broker has processed everything before it), then close. */
+  /**
+   * DISCONNECT, then close for good. The spec's graceful way waits for the DISCONNECT receipt;
+   * RabbitMQ's web-stomp closes the WebSocket instead of sending it, so whichever comes first ends
+   * the wait (`resend: false`: a DISCONNECT must not be replayed on a new connection).
+   */
   async disconnect(): Promise<void> {
-    try {
-      if (this.ws.state === "open") await this.#confirm({ command: "DISCONNECT", headers: {}, body: "" }, { timeout: 2_000 });
-    } finally {
-      this.ws.close();
+    if (this.session) {
+      const receipt = this.ws.request({ command: "DISCONNECT", headers: {}, body: "" }, { timeout: 2_000, resend: false });
+      const left = new Promise<void>((resolve) => {
+        const off: () => void = this.ws.on("statechange", ({ from }) => {
+          if (from === "open") off(), resolve();
+        });
+      });
+      await Promise.race([receipt.catch(() => undefined), left]);
     }
+    this.ws.close();
   }
 
   async #confirm(frame: ClientFrame, options?: RequestOptions): Promise<StompFrame<"RECEIPT">> {
