@@ -1,0 +1,89 @@
+/**
+ * ResilientWebSocket over the built-in RFC 6455 client (resilient-ws/node) against a real `ws`
+ * server: the transport the Node and Deno entries use by default. Its pongs arrive as a `pong`
+ * event through addEventListener, which keepalive must see.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { AddressInfo, Socket as NetSocket } from "node:net";
+import { test } from "node:test";
+import { WebSocketServer, type WebSocket as ServerSocket } from "ws";
+import { ResilientWebSocket } from "../../src/client/client.js";
+import { WebSocket } from "../../src/node-client.js";
+
+async function server() {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(wss, "listening");
+  return {
+    wss,
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
+    stop: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+    },
+  };
+}
+const next = <T extends Event>(target: EventTarget, type: string) =>
+  new Promise<T>((resolve) => target.addEventListener(type, (e) => resolve(e as T), { once: true }));
+
+test("built-in client: echo, server drop then reconnect, messages from the outage in order", async () => {
+  const srv = await server();
+  const received: string[] = [];
+  let n = 0;
+  srv.wss.on("connection", (s) => {
+    const mine = ++n;
+    s.on("message", (d) => {
+      received.push(String(d));
+      if (mine == 1 && String(d) == "drop") s.terminate();
+      else s.send(String(d));
+    });
+  });
+  const ws = new ResilientWebSocket(srv.url, { WebSocket, reconnect: { minDelay: 10, maxDelay: 50 }, window: null });
+  ws.send("a");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "a");
+  ws.send("drop");
+  await next(ws, "reconnecting");
+  ws.send("b");
+  ws.send("c");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "b");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "c");
+  assert.deepEqual(received, ["a", "drop", "b", "c"], "each message once, in order");
+  const closed = next(ws, "close");
+  ws.close();
+  await closed;
+  assert.equal(ws.readyState, 3);
+  await srv.stop();
+});
+
+test("built-in client: keepalive pings see pongs, and a server that stops reading is replaced", async () => {
+  const srv = await server();
+  const conns: ServerSocket[] = [];
+  let pings = 0;
+  let secondPing!: () => void;
+  const twoPings = new Promise<void>((r) => (secondPing = r));
+  srv.wss.on("connection", (s) => {
+    conns.push(s);
+    s.on("ping", () => ++pings == 2 && secondPing());
+  });
+  const ws = new ResilientWebSocket(srv.url, {
+    WebSocket,
+    keepalive: { interval: 100, timeout: 100 },
+    reconnect: { minDelay: 10, maxDelay: 50 },
+    window: null,
+  });
+  await ws.opened();
+  await twoPings;
+  assert.equal(ws.state, "open");
+  assert.ok(ws.stats.lastRtt !== undefined, "a pong was seen");
+  (conns[0] as unknown as { _socket: NetSocket })._socket.pause();
+  const t0 = Date.now();
+  const close = await next<Event & { reason: string }>(ws, "close");
+  assert.equal(close.reason, "keepalive timeout");
+  assert.ok(Date.now() - t0 <= 400);
+  await ws.opened();
+  assert.equal(conns.length, 2);
+  const closed = next(ws, "close");
+  ws.close();
+  await closed;
+  await srv.stop();
+});
