@@ -3,7 +3,8 @@
 // a socket delivers. CPU time per message, median of several rounds. This separates the protocol
 // code from the socket and event-dispatch costs that run.mjs measures end to end.
 //
-//   node bench/codec.mjs [--rounds=7]
+//   node bench/codec.mjs [--rounds=7]   (each implementation runs in its own child process)
+import { fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -15,7 +16,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 7);
 
 const out = `${root}bench/.build/codec.mjs`;
-await build({
+const isChild = process.argv.some((a) => a.startsWith("--impl="));
+if (!isChild) await build({
   stdin: {
     contents: 'export { FrameDecoder } from "./src/protocol/decoder.ts"; export { buildFrame, buildTextFrame } from "./src/adapters/node/frame.ts";',
     resolveDir: root,
@@ -45,26 +47,31 @@ function stream(kind, count) {
   return chunks;
 }
 
-const decoders = {
-  ours(chunks, count) {
-    let n = 0;
-    const d = new FrameDecoder(
-      {
-        onMessage() {
-          n++;
-        },
-        onPing() {},
-        onPong() {},
-        onClose() {},
-        onProtocolError(e) {
-          throw e;
-        },
+function decodeOurs(chunks, count) {
+  let n = 0;
+  const d = new FrameDecoder(
+    {
+      onMessage() {
+        n++;
       },
-      { maxPayload: 100 * MIB, maxFragments: 1 << 20, allowRsv1: false, retainChunks: true },
-    );
-    for (const c of chunks) d.push(c);
-    if (n !== count) throw new Error(`ours decoded ${n} of ${count}`);
-  },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+      onProtocolError(e) {
+        throw e;
+      },
+    },
+    { maxPayload: 100 * MIB, maxFragments: 1 << 20, allowRsv1: false, retainChunks: true },
+  );
+  for (const c of chunks) d.push(c);
+  if (n !== count) throw new Error(`ours decoded ${n} of ${count}`);
+}
+
+const decoders = {
+  // Node socket chunks are Buffers: the decoder's subarray() calls then go through Buffer's.
+  ours: decodeOurs,
+  // The same bytes as plain Uint8Array views (what the adapter could pass to push()).
+  oursU8: (chunks, count) => decodeOurs(chunks.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.length)), count),
   ws(chunks, count) {
     let n = 0;
     const r = new Receiver({ isServer: false, maxPayload: 100 * MIB, binaryType: "nodebuffer" });
@@ -79,6 +86,9 @@ const decoders = {
 
 const encoders = {
   ours(payload, count) {
+    for (let i = 0; i < count; i++) buildFrame(2, payload, false);
+  },
+  oursU8(payload, count) {
     for (let i = 0; i < count; i++) buildFrame(2, payload, false);
   },
   ws(payload, count) {
@@ -98,20 +108,41 @@ function measure(fn, ...args) {
   return median(xs);
 }
 
-const rows = [];
-for (const [title, kind, count] of [
-  ["decode 16 B text", "tiny", 200_000],
-  ["decode 1 KiB text in 16 fragments", "frag", 20_000],
-  ["decode 1 MiB binary", "big", 64],
-]) {
-  const chunks = stream(kind, count);
-  const per = Object.fromEntries(Object.entries(decoders).map(([k, f]) => [k, measure(f, chunks, count) / count]));
-  rows.push([title, "µs/message", fmtNum(per.ours), fmtNum(per.ws), fmtRatio(per.ws / per.ours)]);
+const SCENARIOS = [
+  ["decode 16 B text", "decode", "tiny", 200_000],
+  ["decode 1 KiB text in 16 fragments", "decode", "frag", 20_000],
+  ["decode 1 MiB binary", "decode", "big", 64],
+  ["encode 64 B binary (masked)", "encode", 64, 200_000],
+  ["encode 1 MiB binary (masked)", "encode", MIB, 64],
+];
+const IMPLS = ["ours", "oursU8", "ws"];
+const impl = process.argv.find((a) => a.startsWith("--impl="))?.slice(7);
+
+if (impl) {
+  // Child: one implementation, so that the JIT never sees another implementation's types.
+  const result = {};
+  for (const [title, what, arg, count] of SCENARIOS) {
+    if (what === "decode") result[title] = measure(decoders[impl], stream(arg, count), count) / count;
+    else if (encoders[impl]) result[title] = measure(encoders[impl], Buffer.alloc(arg, 0x61), count) / count;
+  }
+  process.send(result);
+  process.exit(0);
 }
-for (const [title, size, count] of [["encode 64 B binary (masked)", 64, 200_000], ["encode 1 MiB binary (masked)", MIB, 64]]) {
-  const payload = Buffer.alloc(size, 0x61);
-  const per = Object.fromEntries(Object.entries(encoders).map(([k, f]) => [k, measure(f, payload, count) / count]));
-  rows.push([title, "µs/message", fmtNum(per.ours), fmtNum(per.ws), fmtRatio(per.ws / per.ours)]);
+
+// Parent: each implementation in its own process, alternating, `passes` times; medians.
+const passes = 3;
+const all = Object.fromEntries(IMPLS.map((i) => [i, []]));
+for (let p = 0; p < passes; p++) {
+  for (const i of IMPLS) {
+    all[i].push(await new Promise((resolve, reject) => {
+      const child = fork(fileURLToPath(import.meta.url), [`--impl=${i}`, `--rounds=${rounds}`]);
+      child.once("message", resolve);
+      child.once("exit", (code) => code !== 0 && reject(new Error(`${i} exited ${code}`)));
+    }));
+  }
 }
-console.log(`codec only, CPU time per message, median of ${rounds} rounds (ws masks with ${require.cache[require.resolve("bufferutil")] ? "bufferutil" : "JS"})`);
-console.log(table(["", "unit", "ours", "ws", "ours speed vs ws"], rows));
+const per = (i, title) => median(all[i].map((r) => r[title]));
+const rows = SCENARIOS.map(([title]) => [title, "µs/message", fmtNum(per("ours", title)), fmtNum(per("oursU8", title)), fmtNum(per("ws", title)),
+  fmtRatio(per("ws", title) / per("ours", title))]);
+console.log(`codec only, CPU time per message: median of ${rounds} rounds x ${passes} processes per implementation (ws masks with ${require.cache[require.resolve("bufferutil")] ? "bufferutil" : "JS"})`);
+console.log(table(["", "unit", "ours", "ours, Uint8Array chunks", "ws", "ours speed vs ws"], rows));
