@@ -173,6 +173,7 @@ test("messages sent before close() are delivered before the close frame", async 
   const received: string[] = [];
   server.on("message", (data) => received.push(data.toString()));
   const serverClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  const done = closed(ws);
   ws.send("one");
   ws.send(new Blob(["two"]));
   ws.send("three");
@@ -180,7 +181,7 @@ test("messages sent before close() are delivered before the close frame", async 
   ws.send("discarded");
   await serverClosed;
   assert.deepEqual(received, ["one", "two", "three"]);
-  await next(ws, "close");
+  assert.equal((await done).wasClean, true);
   await peer.close();
 });
 
