@@ -120,6 +120,32 @@ describe("RFC 6455 §5.2 base framing (Autobahn 1.x, 3.x, 4.x)", () => {
     assertEverySplit(bytes.subarray(0, 10), [PROTOCOL]);
   });
 
+  it("an exception thrown by a handler reaches the caller of push() and stops the decoder", () => {
+    const boom = new Error("listener failed");
+    const { handler, events } = recorder();
+    const decoder = new FrameDecoder(
+      {
+        ...handler,
+        onMessage: () => {
+          throw boom;
+        },
+      },
+      OPTIONS,
+    );
+    assert.throws(() => decoder.push(concat(hello, hello)), (error: unknown) => error === boom);
+    assert.equal(decoder.closed, true);
+    decoder.push(frame({ opcode: 9 }));
+    assert.deepEqual(events, []);
+  });
+
+  it("a failing allocator is reported as an internal error (1011), never thrown", () => {
+    const allocate = (): Uint8Array => {
+      throw new RangeError("Array buffer allocation failed");
+    };
+    const bytes = frame({ opcode: 2, payload: bytesOf(1000) });
+    assert.deepEqual(decode([bytes.subarray(0, 10), bytes.subarray(10)], { allocate }), [["error", "ERR_PROTOCOL", 1011]]);
+  });
+
   it("after a protocol error, further input is ignored and push() keeps returning quietly", () => {
     const { handler, events } = recorder();
     const decoder = new FrameDecoder(handler, OPTIONS);
