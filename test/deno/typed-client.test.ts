@@ -1,10 +1,14 @@
-// Typed messages in Deno with the built package (dist/deno.js): its default transport is the
-// built-in RFC 6455 client; the peer is a Deno.serve + Deno.upgradeWebSocket server on 127.0.0.1,
-// port 0. Routing, request/response across a server drop, messages(), codecs by subprotocol, and
+// Typed messages in Deno, from source, over the built-in RFC 6455 client (what the deno entry uses
+// by default); the peer is a Deno.serve + Deno.upgradeWebSocket server on 127.0.0.1, port 0.
+// Routing, request/response across a server drop, messages(), codecs by subprotocol, and
 // binaryType "blob" / "arraybuffer" as in browsers.
-// Run: deno test --allow-net=127.0.0.1 --allow-read --allow-env test/deno/
+// Run: deno test --sloppy-imports --allow-net=127.0.0.1 --allow-read --allow-env test/deno/
 import assert from "node:assert/strict";
-import { binary, json, ResilientWebSocket } from "../../dist/deno.js";
+import { binary, json, ResilientWebSocket } from "../../src/index.js";
+import { WebSocket as BuiltIn } from "../../src/node-client.js";
+import type { TransportConstructor } from "../../src/adapters/transport.js";
+
+const WebSocket = BuiltIn as unknown as TransportConstructor;
 
 type Quote = { type: "quote"; bid: number };
 type MarketOpen = { type: "open"; market: string };
@@ -56,6 +60,7 @@ function startServer() {
 /** A client whose raw pushes ("push:…") bypass the codec: json encodes the string as-is would quote it. */
 function typed(url: string) {
   return new ResilientWebSocket(url, {
+    WebSocket,
     codec: { ...json<Msg, Msg | string>(), encode: (m: Msg | string) => (typeof m === "string" ? m : JSON.stringify(m)) },
     reconnect: { minDelay: 10, maxDelay: 50 },
     requests: {
@@ -106,11 +111,12 @@ Deno.test("typed (Deno): route by tag, request/response across a server drop, me
 Deno.test("typed (Deno): codec chosen by subprotocol; binaryType blob and arraybuffer as in browsers", async () => {
   const server = startServer();
   const bin = new ResilientWebSocket(server.url, {
+    WebSocket,
     protocols: ["v2.bin", "v1.json"],
     codecs: { "v2.bin": binary({ as: "uint8array" }), "v1.json": json() as never },
     requireProtocol: true,
   });
-  const raw = new ResilientWebSocket(server.url);
+  const raw = new ResilientWebSocket(server.url, { WebSocket });
   try {
     await Promise.all([bin.opened(), raw.opened()]);
     assert.equal(bin.protocol, "v2.bin");
