@@ -86,6 +86,7 @@ const MEMORY = 1024;
 
 export function createRequests<In, Out>(
   o: RequestsOptions<In, Out>,
+  /** Sends or queues; returning "queued" says the message waits for the next connection. */
   send: (message: Out) => unknown,
   clock: RequestClock,
   open = false,
@@ -99,7 +100,9 @@ export function createRequests<In, Out>(
 
   const transmit = (key: string, p: Pending<In, Out>) => {
     try {
-      send(p.m);
+      // The client queues while its socket is not open even if it was open a moment ago: then the
+      // message goes out with the next connection's flush, and must not be re-sent on top of it.
+      if (send(p.m) === "queued") p.on = conn + 1;
     } catch (error) {
       p.fail(isResilientError(error) ? error : createError("ERR_INVALID_STATE", `request ${key}: send failed: ${error}`, undefined, error));
     }

@@ -217,6 +217,24 @@ describe("Requests", () => {
   });
 });
 
+describe("Requests and the client's queue", () => {
+  it('a message the client queued while "open" (socket already closing) is not re-sent on top of its flush', () => {
+    const sent: Out[] = [];
+    let queue = false;
+    const requests = createRequests<In, Out>(
+      { setId: (m, id) => ({ ...m, id }), getId: (m) => (m.type === "reply" ? m.id : undefined) },
+      (m) => (sent.push(m), queue ? "queued" : "sent"),
+      fakeClock(),
+      true,
+    );
+    queue = true;
+    void requests.request({ op: "late" });
+    requests.disconnected();
+    requests.opened();
+    assert.equal(sent.length, 1, "the queue flush sends it; no second copy");
+  });
+});
+
 describe("attachRequests", () => {
   it("follows the client's events: open re-sends, leaving open disconnects, closed is final, drop rejects", async () => {
     const host = Object.assign(new EventTarget(), {
