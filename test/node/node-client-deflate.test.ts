@@ -87,10 +87,10 @@ test("deflate: a server that declines the offer leaves compression off", async (
   await peer.close();
 });
 
-test("maxInflatedSize: a small compressed message inflating past the limit closes with 1009", async () => {
+test("maxInflatedSize: a small compressed message inflating past the limit closes with 1009, promptly (reading resumes after the failure)", async () => {
   const peer = await wsServer({ perMessageDeflate: { threshold: 0 }, echo: false });
   const connected = peer.nextConnection();
-  const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { maxInflatedSize: 64 * 1024 } });
+  const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { maxInflatedSize: 64 * 1024 }, closeTimeout: 30_000 });
   await next(ws, "open");
   const server = await connected;
   const serverSaw = new Promise<number>((resolve) => server.once("close", (code) => resolve(code)));
@@ -100,7 +100,10 @@ test("maxInflatedSize: a small compressed message inflating past the limit close
   const done = closed(ws);
   server.send(Buffer.alloc(64 * 1024));
   server.send(Buffer.alloc(4 << 20));
+  const started = Date.now();
   const event = await done;
+  // The server's close and FIN must be read, not left behind a paused socket until closeTimeout.
+  assert.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`);
   assert.deepEqual(seen, [64 * 1024]);
   assert.equal((event.error as { code: string }).code, "ERR_PAYLOAD_TOO_BIG");
   assert.equal(await serverSaw, 1009);

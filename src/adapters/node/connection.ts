@@ -195,6 +195,8 @@ export class Connection implements FrameHandler {
     this.#failure = error;
     this.#inbox = undefined;
     this.#sender.destroy();
+    // Keep reading (and discarding) so the peer's close frame and TCP FIN reach us.
+    if (!this.#tcpClosed) this.#socket.resume();
     if (!this.#closeSent && error.closeCode !== undefined) {
       this.#closeSent = true;
       this.#sender.sendControl(CLOSE, encodeClosePayload(error.closeCode));
