@@ -6,7 +6,7 @@
  * Install: `apt-get install -y rabbitmq-server` (about 10 s); a node starts in about 8 s.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,8 +59,20 @@ export async function startRabbitMQ(timeoutMs = 60_000): Promise<Broker> {
   closeSync(out);
   let exited: number | null | undefined;
   child.on("exit", (code) => (exited = code));
+  // Safety net: a test process that dies without calling stop() must not leave a broker behind.
+  const onExit = () => {
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      // already gone
+    }
+    spawnSync(EPMD, ["-kill"], { env, stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", onExit);
 
   const stop = async () => {
+    process.off("exit", onExit);
     await killGroup(child.pid as number);
     // epmd daemonizes out of the group; it listens on our private port, so this ends only ours.
     spawnSync(EPMD, ["-kill"], { env, stdio: "ignore" });
