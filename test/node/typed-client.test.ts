@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import WS, { WebSocketServer, type WebSocket as ServerSocket } from "ws";
 import { ResilientWebSocket } from "../../src/index.js";
-import { json, text } from "../../src/client/codecs.js";
+import { json, text, type StandardSchemaV1 } from "../../src/client/codecs.js";
 import { WebSocket as BuiltIn } from "../../src/node-client.js";
 import type { TransportConstructor } from "../../src/adapters/transport.js";
 import { isResilientError } from "../../src/errors.js";
@@ -143,6 +143,35 @@ for (const [name, transport] of transports) {
       await ws.request({ type: "request", op: "after" });
       assert.deepEqual(received, ["quote"]);
       assert.equal(ws.state, "open");
+      ws.close();
+    });
+
+    it("a Standard Schema validates each message: a failure is a decodeerror with the issues, valid ones arrive transformed", async () => {
+      // The shape zod, valibot and arktype expose; this one accepts quotes and adds a spread.
+      const schema: StandardSchemaV1<unknown, Quote & { spread: number }> = {
+        "~standard": {
+          version: 1,
+          vendor: "test",
+          validate: (value) => {
+            const q = value as Quote;
+            return q?.type === "quote" && typeof q.bid === "number"
+              ? { value: { ...q, spread: 0.5 } }
+              : { issues: [{ message: "Expected a quote with a numeric bid", path: ["bid"] }] };
+          },
+        },
+      };
+      const ws = new ResilientWebSocket(server.url, { WebSocket: transport, codec: json<Quote & { spread: number }, ClientMsg>({ schema }) });
+      const errors: unknown[] = [];
+      ws.on("decodeerror", (e) => errors.push(e.error));
+      await ws.opened();
+      const valid = new Promise((resolve) => ws.on("message", (e) => resolve(e.data)));
+      ws.send({ type: "push", messages: [{ type: "quote", pair: "X", bid: "high" } as unknown as Quote, { type: "quote", pair: "X", bid: 1 }] });
+      assert.deepEqual(await valid, { type: "quote", pair: "X", bid: 1, spread: 0.5 });
+      assert.equal(errors.length, 1);
+      const error = errors[0] as Error & { code: string; cause: unknown };
+      assert.equal(error.code, "ERR_DECODE");
+      assert.match(error.message, /Expected a quote with a numeric bid at bid/);
+      assert.deepEqual(error.cause, [{ message: "Expected a quote with a numeric bid", path: ["bid"] }]);
       ws.close();
     });
 
