@@ -77,7 +77,7 @@ for (const w of workloads) {
   results[w.key] = Object.fromEntries(names.map((n) => [n, []]));
   process.stderr.write(`${w.title}:`);
   for (const n of names) await runOnce(n, warmUp(spec(n))).catch((e) => notes.push(`warm-up ${e.message}`));
-  for (let rep = 0; rep < reps; rep++) {
+  for (let rep = 0; rep < reps * (w.repsFactor ?? 1); rep++) {
     for (let i = 0; i < names.length; i++) {
       const n = names[(i + rep) % names.length];
       try {
