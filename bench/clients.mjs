@@ -5,7 +5,7 @@
 // an optional reference column. `variant:/path/to/bundle.mjs` loads any build of our client
 // (A/B measurements of a proposed change, alternated in the same run).
 import { createRequire } from "node:module";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
 
@@ -105,7 +105,8 @@ export async function loadClient(name) {
       const Ctor = mod.WebSocket ?? mod.default;
       if (typeof Ctor !== "function") throw new Error(`${entry} exports no WebSocket class`);
       const version = JSON.parse(readFileSync(`${root}/package.json`, "utf8")).version;
-      return w3c("ours", Ctor, version, { info: `from ${entry.replace(root, "")}` });
+      const built = statSync(entry).mtime.toISOString().slice(0, 19);
+      return w3c("ours", Ctor, version, { info: `from ${entry.replace(root, "")} (built ${built}Z)` });
     }
     default: {
       if (!name.startsWith("variant:")) throw new Error(`unknown client ${name}`);
