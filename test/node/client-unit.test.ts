@@ -674,3 +674,14 @@ test("a close listener calling close() is final: no reconnecting event, no timer
   await clock.advance(60_000);
   assert.equal(sockets.length, 1);
 });
+
+test("new ResilientWebSocket(url, protocols) works like new WebSocket(url, protocols)", async () => {
+  const clock = new FakeClock();
+  const t = transport();
+  const a = new ResilientWebSocket(URL_, "chat", { WebSocket: t.WebSocket, clock, window: null });
+  const b = new ResilientWebSocket(URL_, ["v2", "v1"], { WebSocket: t.WebSocket, clock, window: null });
+  await flush();
+  assert.deepEqual(t.sockets.map((s) => s.protocols), ["chat", ["v2", "v1"]]);
+  a.close();
+  b.close();
+});
