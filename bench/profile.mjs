@@ -1,7 +1,8 @@
 // CPU profile of one client library per workload: runs the workload (warm-up + reps) in a runner
 // started with --cpu-prof, then prints the hottest functions by self time and by inclusive time.
 //
-//   node bench/profile.mjs [--client=ours] [--only=echo64,tiny] [--quick] [--reps=3] [--top=25] [--src]
+//   node bench/profile.mjs [--client=ours|ws|undici|variant:/abs/bundle.mjs] [--only=echo64,tiny] [--quick]
+//                          [--reps=3] [--top=25] [--dist]
 // Profiles land in bench/profiles/<client>-<workload>.cpuprofile (open them in Chrome DevTools).
 // For `ours` the current src/ is bundled by esbuild (unless --dist) and frames are attributed to
 // their src/ files through esbuild's per-file markers.
@@ -29,7 +30,10 @@ if (client === "ours") {
   if (!ours) throw new Error("no src/node-client.ts or dist/node-client.js to profile");
   process.env.BENCH_OURS_ENTRY = ours;
 }
-const bundleFiles = ours?.includes("/bench/.build/") ? sourceMapOfBundle(ours) : null;
+// esbuild bundles (ours from src/, or a variant: build) carry per-file markers.
+const bundle = client.startsWith("variant:") ? client.slice(8) : ours?.includes("/bench/.build/") ? ours : null;
+const bundleFiles = bundle ? sourceMapOfBundle(bundle) : null;
+const bundleUrl = bundle ? `file://${bundle}` : null;
 const dir = `${here}profiles`;
 mkdirSync(dir, { recursive: true });
 
@@ -38,7 +42,7 @@ const { wsPort, netPort } = await server.ready;
 const params = { url: `ws://127.0.0.1:${wsPort}`, netPort, limitMs: 30_000 };
 
 for (const w of specs) {
-  const name = `${client}-${w.key}.cpuprofile`;
+  const name = `${client.replace(/^variant:.*\//, "variant-")}-${w.key}.cpuprofile`;
   const execArgv = [
     "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`, "--cpu-prof-interval=100",
   ];
@@ -64,8 +68,8 @@ function summarize(file) {
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const label = (n) => {
     const f = n.callFrame;
-    let url = f.url.replace(`file://${root}`, "");
-    if (bundleFiles && url === "bench/.build/node-client.mjs") url = `${bundleFiles[f.lineNumber] || url} (bundle line ${f.lineNumber + 1})`;
+    let url = f.url === bundleUrl ? "(bundle)" : f.url.replace(`file://${root}`, "");
+    if (url === "(bundle)") url = `${bundleFiles[f.lineNumber] || url} (bundle line ${f.lineNumber + 1})`;
     else if (url) url = `${url}:${f.lineNumber + 1}`;
     return `${f.functionName || "(anonymous)"}${url ? ` ${url}` : ""}`;
   };
