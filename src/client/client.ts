@@ -93,12 +93,11 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #bt?: string;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
 
-  constructor(url: UrlProvider, options?: ResilientOptions<In, Out>);
-  /** `new WebSocket(url, protocols)` code keeps working: a string or array 2nd argument is `protocols`. */
-  constructor(url: UrlProvider, protocols?: string | string[], options?: ResilientOptions<In, Out>);
-  constructor(url: UrlProvider, a: ResilientOptions<In, Out> | string | string[] = {}, b?: ResilientOptions<In, Out>) {
+  constructor(url: UrlProvider, options: ResilientOptions<In, Out> = {}) {
     super();
-    const o = (this.#o = normalize(typeof a == "string" || Array.isArray(a) ? { ...b, protocols: a } : a, systemClock));
+    // Plain JS written for `new WebSocket(url, protocols)`: a string or array is the protocols.
+    const p = options as ResilientOptions<In, Out> | string | string[];
+    const o = (this.#o = normalize(typeof p == "string" || Array.isArray(p) ? { protocols: p } : p, systemClock));
     const WS = o.WebSocket ?? (new.target as typeof ResilientWebSocket).defaultWebSocket ?? globalThis.WebSocket;
     if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class");
     this.#WS = WS as unknown as TransportConstructor;

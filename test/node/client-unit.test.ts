@@ -675,11 +675,14 @@ test("a close listener calling close() is final: no reconnecting event, no timer
   assert.equal(sockets.length, 1);
 });
 
-test("new ResilientWebSocket(url, protocols) works like new WebSocket(url, protocols)", async () => {
-  const clock = new FakeClock();
+test("plain JS new ResilientWebSocket(url, protocols) works like new WebSocket(url, protocols)", async () => {
   const t = transport();
-  const a = new ResilientWebSocket(URL_, "chat", { WebSocket: t.WebSocket, clock, window: null });
-  const b = new ResilientWebSocket(URL_, ["v2", "v1"], { WebSocket: t.WebSocket, clock, window: null });
+  class Global extends ResilientWebSocket {
+    static override defaultWebSocket = t.WebSocket;
+  }
+  // TypeScript code passes { protocols }; JS code written for the W3C signature passes them directly
+  const a = new Global(URL_, "chat" as never);
+  const b = new Global(URL_, ["v2", "v1"] as never);
   await flush();
   assert.deepEqual(t.sockets.map((s) => s.protocols), ["chat", ["v2", "v1"]]);
   a.close();
