@@ -106,7 +106,7 @@ async function shutdown(ws: Client): Promise<void> {
   await closed;
 }
 
-const transports: Array<[string, Record<string, unknown>]> = [
+const transports: Array<[string, { WebSocket?: typeof globalThis.WebSocket }]> = [
   ["built-in client (default transport of dist/deno.js)", {}],
   ["Deno's global WebSocket (WebSocket option)", { WebSocket: globalThis.WebSocket }],
 ];
