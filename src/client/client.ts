@@ -247,6 +247,11 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const o = this.#o;
     if (this.#state != S.Connecting) this.#set(S.Connecting);
     this.#s = undefined;
+    // The attempt's deadline covers the providers too: a token fetch that hangs is retried.
+    this.#timer = o.clock.setTimeout(
+      () => this.#fail(this.#s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", "connect timeout")),
+      o.connectTimeout,
+    );
     try {
       const url = String(await resolve(this.#url));
       const p = await resolve(o.protocols);
@@ -259,10 +264,6 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       else if (this.#bt) s.binaryType = this.#bt;
       s.onopen = s.onmessage = s.onclose = s.onerror = (e: Event | MessageEventLike | CloseEventLike) =>
         n == this.#n && this.#on(s, e as Event);
-      this.#timer = o.clock.setTimeout(
-        () => this.#fail(s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", "connect timeout")),
-        o.connectTimeout,
-      );
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
       if (n == this.#n) this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", "" + error, undefined, error));

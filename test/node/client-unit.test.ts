@@ -688,3 +688,28 @@ test("plain JS new ResilientWebSocket(url, protocols) works like new WebSocket(u
   a.close();
   b.close();
 });
+
+test("connectTimeout also covers a URL provider that never settles: the attempt is retried", async () => {
+  let calls = 0;
+  const clock = new FakeClock();
+  const t = transport();
+  const ws = new ResilientWebSocket(() => (++calls == 1 ? new Promise<string>(() => {}) : URL_), {
+    WebSocket: t.WebSocket,
+    clock,
+    random: () => 0,
+    connectTimeout: 1000,
+    window: null,
+  });
+  const errors: unknown[] = [];
+  ws.onerror = (e) => errors.push(e.error);
+  await clock.advance(999);
+  assert.equal(ws.state, "connecting");
+  await clock.advance(1);
+  assert.ok(isResilientError(errors[0]) && errors[0].code == "ERR_CONNECT_TIMEOUT");
+  await clock.advance(500);
+  assert.equal(calls, 2);
+  assert.equal(t.sockets.length, 1);
+  t.last().serverOpen();
+  assert.equal(ws.state, "open");
+  ws.close();
+});
