@@ -15,6 +15,11 @@ const READ_PAYLOAD = 3;
 
 const EMPTY = new Uint8Array(0);
 
+/** Fragments up to this size are coalesced into a shared buffer rather than kept one by one. */
+const SMALL_FRAGMENT = 1024;
+/** First capacity of that buffer; each next one doubles. */
+const TAIL_CAPACITY = 1024;
+
 export class FrameDecoder {
   readonly #handler: FrameHandler;
   readonly #maxPayload: number;
@@ -53,7 +58,11 @@ export class FrameDecoder {
   #messageText = false;
   #messageCompressed = false;
   #messageLength = 0;
+  /** Completed pieces of the message, in order. */
   #fragments: Uint8Array[] = [];
+  /** Small fragments are copied into this buffer back to back (one piece, no per-fragment view). */
+  #tail: Uint8Array | null = null;
+  #tailLength = 0;
   #fragmentCount = 0;
   readonly #utf8: Utf8Validator;
 
@@ -230,62 +239,83 @@ export class FrameDecoder {
     const chunk = this.#chunk;
     let buffer = this.#frameBuffer;
     if (buffer === null) {
-      const available = chunk.length - this.#pos;
+      const start = this.#pos;
+      const available = chunk.length - start;
       if (available >= length) {
-        // The whole payload is in this chunk: hand out a view, no copy.
-        const view = chunk.subarray(this.#pos, this.#pos + length);
-        this.#pos += length;
+        // The whole payload is in this chunk: work on it in place, no copy.
+        this.#pos = start + length;
         this.#state = READ_HEADER;
-        return this.#frame(view, false, false);
+        return this.#frame(chunk, start, start + length, false, false);
       }
       if (available === 0) return false;
       // The frame spans chunks: gather it in one buffer of its final size.
       buffer = this.#frameBuffer = this.#allocate(length);
       this.#frameFilled = 0;
     }
-    const n = Math.min(length - this.#frameFilled, chunk.length - this.#pos);
-    const piece = chunk.subarray(this.#pos, this.#pos + n);
-    buffer.set(piece, this.#frameFilled);
+    const start = this.#pos;
+    const n = Math.min(length - this.#frameFilled, chunk.length - start);
+    buffer.set(chunk.subarray(start, start + n), this.#frameFilled);
     this.#frameFilled += n;
-    this.#pos += n;
+    this.#pos = start + n;
     // RFC 6455 §8.1: fail as soon as the received part of a text payload cannot be UTF-8.
-    if (this.#validate && !this.#utf8.push(piece, false)) return this.#invalidUtf8();
+    if (this.#validate && !this.#utf8.pushRange(chunk, start, start + n, false)) return this.#invalidUtf8();
     if (this.#frameFilled < length) return false;
     this.#frameBuffer = null;
     this.#state = READ_HEADER;
-    return this.#frame(buffer, true, true);
+    return this.#frame(buffer, 0, length, true, true);
   }
 
   /**
-   * A complete frame. `owned`: the payload is our own buffer, not a view of the chunk;
-   * `validated`: its UTF-8 was already checked as it arrived.
+   * A complete frame whose payload is `source[start..end)`. `owned`: source is our own buffer,
+   * not the owner's chunk; `validated`: its UTF-8 was already checked as it arrived.
    */
-  #frame(payload: Uint8Array, owned: boolean, validated: boolean): boolean {
+  #frame(source: Uint8Array, start: number, end: number, owned: boolean, validated: boolean): boolean {
     const opcode = this.#opcode;
-    if (opcode >= 0x8) return this.#controlFrame(opcode, payload);
+    if (opcode >= 0x8) return this.#controlFrame(opcode, source.subarray(start, end));
 
     const fin = this.#fin;
+    const length = end - start;
+    let appended = false;
     if (this.#validate) {
       // RFC 6455 §5.6/§8.1: text must be UTF-8; a sequence may continue in the next fragment,
       // but must be complete at the end of the message.
-      const ok = validated ? !fin || this.#utf8.push(EMPTY, true) : this.#utf8.push(payload, fin);
+      let ok: boolean;
+      if (validated) {
+        ok = !fin || this.#utf8.push(EMPTY, true);
+      } else if ((opcode === 0x0 || !fin) && length <= 64 && length > 0 && this.#utf8.idle) {
+        // A small fragment between characters: copying it also tells whether it is all ASCII,
+        // which is valid as is; only other bytes need the validator.
+        appended = true;
+        ok = this.#append(source, start, end) || this.#utf8.pushRange(source, start, end, fin);
+      } else {
+        ok = this.#utf8.pushRange(source, start, end, fin);
+      }
       if (!ok) return this.#invalidUtf8();
     }
 
     if (opcode !== 0x0 && fin) {
-      // Unfragmented: the common case, delivered as is.
+      // Unfragmented: the common case, delivered as a view.
+      const payload = owned ? source : source.subarray(start, end);
       this.#inHandler = true;
       this.#handler.onMessage(payload, this.#messageText, this.#messageCompressed);
       this.#inHandler = false;
       return true;
     }
 
-    // A fragment: keep it until the final one arrives, copied unless the chunk may be kept.
-    const keep = owned || this.#retainChunks || payload.length === 0 ? payload : payload.slice();
-    this.#fragments.push(keep);
-    this.#messageLength += keep.length;
+    // A fragment (RFC 6455 §5.4): keep its bytes until the final one arrives.
+    if (appended) {
+      // Already copied above.
+    } else if (length > SMALL_FRAGMENT) {
+      this.#sealTail();
+      // Views of the owner's chunk are kept only when it promised not to reuse chunks.
+      this.#fragments.push(owned ? source : this.#retainChunks ? source.subarray(start, end) : source.slice(start, end));
+    } else if (length > 0) {
+      this.#append(source, start, end);
+    }
+    this.#messageLength += length;
     if (!fin) return true;
 
+    this.#sealTail();
     const message = concat(this.#fragments, this.#messageLength, this.#allocate);
     const isText = this.#messageText;
     const compressed = this.#messageCompressed;
@@ -297,6 +327,41 @@ export class FrameDecoder {
     this.#handler.onMessage(message, isText, compressed);
     this.#inHandler = false;
     return true;
+  }
+
+  /**
+   * Copy a small fragment after the previous ones. Returns true when it was copied byte by byte
+   * and every byte was ASCII.
+   */
+  #append(source: Uint8Array, start: number, end: number): boolean {
+    const length = end - start;
+    let tail = this.#tail;
+    if (tail === null || this.#tailLength + length > tail.length) {
+      const grown = tail === null ? TAIL_CAPACITY : tail.length * 2;
+      this.#sealTail();
+      // Never reserve more than the rest of maxPayload allows this message to have.
+      const room = this.#maxPayload - this.#messageLength;
+      tail = this.#tail = this.#allocate(Math.max(length, Math.min(grown, room)));
+    }
+    let t = this.#tailLength;
+    this.#tailLength += length;
+    if (length > 64) {
+      tail.set(source.subarray(start, end), t);
+      return false;
+    }
+    let bits = 0;
+    for (let i = start; i < end; i++) {
+      const b = source[i]!;
+      bits |= b;
+      tail[t++] = b;
+    }
+    return bits < 0x80;
+  }
+
+  #sealTail(): void {
+    if (this.#tail !== null && this.#tailLength > 0) this.#fragments.push(this.#tail.subarray(0, this.#tailLength));
+    this.#tail = null;
+    this.#tailLength = 0;
   }
 
   #controlFrame(opcode: number, payload: Uint8Array): boolean {
@@ -339,6 +404,8 @@ export class FrameDecoder {
   #stop(): void {
     this.#closed = true;
     this.#fragments = [];
+    this.#tail = null;
+    this.#tailLength = 0;
     this.#frameBuffer = null;
     this.#utf8.reset();
   }
@@ -357,6 +424,7 @@ function allocate(size: number): Uint8Array {
 
 function concat(pieces: Uint8Array[], length: number, alloc: (size: number) => Uint8Array): Uint8Array {
   if (pieces.length === 1) return pieces[0]!;
+  if (pieces.length === 0) return EMPTY;
   const out = alloc(length);
   let offset = 0;
   for (const piece of pieces) {

@@ -4,8 +4,8 @@
  * it runs anywhere and can stop at the first bad byte of a fragment (fail fast, Autobahn 6.x).
  */
 
-/** ASCII runs at least this long are skipped 4 bytes at a time through an Int32Array view. */
-const WORD_RUN = 32;
+/** ASCII runs at least this long are skipped 4 bytes at a time (shorter ones do not repay the view). */
+const WORD_RUN = 256;
 
 /** Index of the first word at or after `w` with a byte >= 0x80 (or words.length). */
 function skipAsciiWords(words: Int32Array, w: number): number {
@@ -21,13 +21,12 @@ function skipAsciiWords(words: Int32Array, w: number): number {
 }
 
 /**
- * Scan `bytes` continuing a sequence that still needs `need` continuation bytes whose next one
- * must lie in [lo, hi]. Returns the packed state `need | lo << 8 | hi << 16` after the scan, or -1
- * at the first invalid byte.
+ * Scan `bytes[from..n)` continuing a sequence that still needs `need` continuation bytes whose next
+ * one must lie in [lo, hi]. Returns the packed state `need | lo << 8 | hi << 16` after the scan, or
+ * -1 at the first invalid byte.
  */
-function scan(bytes: Uint8Array, need: number, lo: number, hi: number): number {
-  const n = bytes.length;
-  let i = 0;
+function scan(bytes: Uint8Array, from: number, n: number, need: number, lo: number, hi: number): number {
+  let i = from;
   // Created at most once per call, for the first long ASCII run: words[w] covers bytes base + 4w.
   let words: Int32Array | null = null;
   let base = 0;
@@ -46,7 +45,7 @@ function scan(bytes: Uint8Array, need: number, lo: number, hi: number): number {
       while (i < stop && bytes[i]! < 0x80) i++;
       if (i === stop && n - i >= WORD_RUN) {
         if (words === null) {
-          base = (4 - (bytes.byteOffset & 3)) & 3;
+          base = from + ((4 - ((bytes.byteOffset + from) & 3)) & 3);
           words = new Int32Array(bytes.buffer, bytes.byteOffset + base, (n - base) >>> 2);
         }
         while (i < n && ((i - base) & 3) !== 0 && bytes[i]! < 0x80) i++;
@@ -74,7 +73,7 @@ function scan(bytes: Uint8Array, need: number, lo: number, hi: number): number {
 
 /** True when `bytes` is complete, well-formed UTF-8. */
 export function isValidUtf8(bytes: Uint8Array): boolean {
-  return scan(bytes, 0, 0x80, 0xbf) === INITIAL;
+  return scan(bytes, 0, bytes.length, 0, 0x80, 0xbf) === INITIAL;
 }
 
 /** Pieces shorter than this stay in JS even when a native validator was given (call overhead). */
@@ -106,32 +105,37 @@ export class Utf8Validator {
    * piece, or when the message ends inside a sequence. After false, call reset() before reuse.
    */
   push(bytes: Uint8Array, final: boolean): boolean {
+    return this.pushRange(bytes, 0, bytes.length, final);
+  }
+
+  /** push() of `bytes[start..end)`, without creating a view. */
+  pushRange(bytes: Uint8Array, start: number, end: number, final: boolean): boolean {
     const native = this.#native;
     let ok: boolean;
-    if (native === undefined || bytes.length < NATIVE_MIN) {
-      ok = this.#scan(bytes);
+    if (native === undefined || end - start < NATIVE_MIN) {
+      ok = this.#scan(bytes, start, end);
     } else {
       // A character begun in the previous piece ends within the first 3 bytes of this one.
-      let start = 0;
+      let from = start;
       if (this.#need !== 0) {
-        start = this.#need;
-        ok = this.#scan(bytes.subarray(0, start));
+        from = start + this.#need;
+        ok = this.#scan(bytes, start, from);
       } else {
         ok = true;
       }
       // A character this piece leaves unfinished starts within its last 3 bytes.
-      let end = bytes.length;
-      for (let k = 1; k <= 3 && end - k >= start; k++) {
+      let to = end;
+      for (let k = 1; k <= 3 && end - k >= from; k++) {
         const b = bytes[end - k]!;
         if (b < 0x80) break;
         if (b >= 0xc0) {
           const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-          if (length > k) end -= k;
+          if (length > k) to = end - k;
           break;
         }
       }
-      if (ok && end > start) ok = native(bytes.subarray(start, end));
-      if (ok && end < bytes.length) ok = this.#scan(bytes.subarray(end));
+      if (ok && to > from) ok = native(bytes.subarray(from, to));
+      if (ok && to < end) ok = this.#scan(bytes, to, end);
     }
     if (!ok) return false;
     if (final) {
@@ -142,14 +146,19 @@ export class Utf8Validator {
     return true;
   }
 
+  /** True between characters: bytes pushed so far end on a character boundary. */
+  get idle(): boolean {
+    return this.#need === 0;
+  }
+
   reset(): void {
     this.#need = 0;
     this.#lo = 0x80;
     this.#hi = 0xbf;
   }
 
-  #scan(bytes: Uint8Array): boolean {
-    const state = scan(bytes, this.#need, this.#lo, this.#hi);
+  #scan(bytes: Uint8Array, start: number, end: number): boolean {
+    const state = scan(bytes, start, end, this.#need, this.#lo, this.#hi);
     if (state < 0) return false;
     this.#need = state & 0xff;
     this.#lo = (state >>> 8) & 0xff;

@@ -205,6 +205,23 @@ describe("RFC 6455 §5.4 fragmentation (Autobahn 5.x)", () => {
     assert.deepEqual(decode(chunked(concat(...frames), [1, 5, 64])), [binary(payload)]);
   });
 
+  it("small and large fragments mixed keep their order (coalesced small ones, kept large ones)", () => {
+    const sizes = [10, 2000, 1, 1024, 1025, 0, 700, 700, 3000, 5];
+    const pieces = sizes.map((n, i) => bytesOf(n, i));
+    const frames = pieces.map((piece, i) => frame({ opcode: i === 0 ? 2 : 0, fin: i === pieces.length - 1, payload: piece }));
+    const expected = [binary(concat(...pieces))];
+    for (const retainChunks of [false, true]) {
+      assert.deepEqual(decode([concat(...frames)], { retainChunks }), expected);
+      assert.deepEqual(decode(chunked(concat(...frames), [333, 17, 4096]), { retainChunks }), expected);
+    }
+  });
+
+  it("many small fragments grow the gathering buffer and stay in order", () => {
+    const pieces = Array.from({ length: 300 }, (_, i) => bytesOf(1 + (i % 50), i));
+    const frames = pieces.map((piece, i) => frame({ opcode: i === 0 ? 2 : 0, fin: i === pieces.length - 1, payload: piece }));
+    assert.deepEqual(decode(chunked(concat(...frames), [100])), [binary(concat(...pieces))]);
+  });
+
   it("consecutive fragmented messages each reset the reassembly state", () => {
     const message = (opcode: number, a: string, b: string) =>
       concat(frame({ opcode, fin: false, payload: utf8(a) }), frame({ opcode: 0, payload: utf8(b) }));

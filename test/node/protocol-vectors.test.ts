@@ -149,8 +149,12 @@ describe("views and copies", () => {
     ]);
     assert.deepEqual(sizes, [1000]);
     sizes.length = 0;
+    // Small fragments are gathered in one buffer (1 KiB first), capped by what maxPayload allows.
     assert.deepEqual(decode([hex("010348656c 80026c6f")], { allocate }), [["message", "text", false, HELLO]]);
-    assert.deepEqual(sizes, [5]);
+    assert.deepEqual(sizes, [1024]);
+    sizes.length = 0;
+    assert.deepEqual(decode([hex("010348656c 80026c6f")], { allocate, maxPayload: 10 }), [["message", "text", false, HELLO]]);
+    assert.deepEqual(sizes, [10]);
   });
 
   it("a close reason does not keep a view of the chunk", () => {
