@@ -135,18 +135,21 @@ export type EnvironmentTarget = EventTarget & { document?: { visibilityState?: s
 export interface ResilientOptions<In = unknown, Out = unknown> {
   /**
    * Subprotocols offered, in preference order; a function is evaluated before every attempt.
+   * @default none offered
    * @example { protocols: ["fx.v2.json", "fx.v1.json"] }
    */
   protocols?: ProtocolsProvider;
   /**
    * Encodes `send()` and decodes received messages. A message that fails to decode raises
    * `decodeerror`; the connection stays up. With a codec the client uses binaryType "arraybuffer".
+   * @default none: send() takes and `message` events carry the raw W3C data
    * @example { codec: json<ServerMsg, ClientMsg>() }
    */
   codec?: Codec<In, Out>;
   /**
    * Codec per subprotocol, chosen after the handshake by the protocol the server selected
-   * (`codec` is the fallback).
+   * (`codec` is the fallback). Messages queued before the handshake are re-encoded if needed.
+   * @default none
    * @example { protocols: ["v2.json", "v2.bin"], codecs: { "v2.json": json(), "v2.bin": myCodec } }
    */
   codecs?: Record<string, Codec<In, Out>>;
@@ -154,6 +157,7 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
    * A server that selects no subprotocol, or one not offered, fails the connection: an `error`
    * event with a ResilientError `ERR_PROTOCOL_NOT_SELECTED`, then a final close (not retried).
    * @default false
+   * @example { protocols: ["v10.stomp", "v11.stomp"], requireProtocol: true }
    */
   requireProtocol?: boolean;
   /**
@@ -164,21 +168,26 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
   requests?: RequestsOptions<In, Out>;
   /**
    * Reconnect policy, or `false` to never reconnect (a plain WebSocket with the queue and events).
+   * @default { minDelay: 500, maxDelay: 30000, factor: 2, jitter: "full", maxRetries: Infinity, resetAfter: 5000 }
    * @example { reconnect: { minDelay: 1000, maxRetries: 20 } }
    */
   reconnect?: ReconnectOptions | false;
   /**
-   * An attempt that has not opened in this many ms (TCP + TLS + upgrade) is abandoned and retried.
+   * An attempt that has not opened in this many ms (URL/protocols providers, TCP, TLS, upgrade) is
+   * abandoned and retried.
    * @default 10000
+   * @example { connectTimeout: 5_000 }
    */
   connectTimeout?: number;
   /**
    * Dead-connection detection, or `false` to disable it.
+   * @default { interval: 25000, timeout: 10000 } (active only when the transport can ping or a heartbeat is set)
    * @example { keepalive: { interval: 15_000, timeout: 5_000 } }
    */
   keepalive?: KeepaliveOptions | false;
   /**
    * The queue that keeps messages sent while not open.
+   * @default { maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest", ttl: Infinity }
    * @example { queue: { maxMessages: 100, overflow: "error" } }
    */
   queue?: QueueOptions;
@@ -191,9 +200,15 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
   /**
    * Options for the transport (the built-in client's headers, tls, proxy…), passed as its 3rd
    * constructor argument. Only given when set.
+   * @default none (no 3rd argument)
+   * @example { transport: { headers: { Authorization: `Bearer ${token}` }, proxy: false } }
    */
   transport?: TransportOptions;
-  /** Aborting is `close(1000)`: final, no more reconnects. */
+  /**
+   * Aborting is `close(1000)`: final, no more reconnects. An already aborted signal never connects.
+   * @default none
+   * @example { signal: AbortSignal.timeout(60_000) }
+   */
   signal?: AbortSignal;
   /**
    * Time source, for tests.
