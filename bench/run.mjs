@@ -38,6 +38,7 @@ const workloads = WORKLOADS.filter((w) => !only || only.includes(w.key));
 const doMemory = !only || only.includes("memory");
 
 // ---------------------------------------------------------------------------------------------
+const sourceAtStart = gitDescribe();
 // Children (runners and memory processes) inherit this.
 if (ours) process.env.BENCH_OURS_ENTRY = ours;
 
@@ -144,7 +145,7 @@ const out = [];
 out.push(`resilient-ws benchmark  ${new Date().toISOString()}  (${quick ? "quick" : "full"}: ${reps} repetitions, medians; ±half the min-max range)`);
 out.push(`node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
 for (const c of clients) out.push(`  ${labelOf(c).padEnd(18)} ${info[c].version}  ${info[c].info}`);
-out.push(`  source: ${gitDescribe()}`);
+out.push(`  source: ${sourceAtStart}`);
 out.push("");
 
 const short = (c) => (c.startsWith("variant:") ? labelOf(c) : c);
