@@ -60,6 +60,8 @@ export class FrameDecoder {
   #messageLength = 0;
   /** Completed pieces of the message, in order. */
   #fragments: Uint8Array[] = [];
+  /** Whether #fragments holds a view of an owner's chunk (retainChunks). */
+  #borrowed = false;
   /** Small fragments are copied into this buffer back to back (one piece, no per-fragment view). */
   #tail: Uint8Array | null = null;
   #tailLength = 0;
@@ -297,7 +299,7 @@ export class FrameDecoder {
       // Unfragmented: the common case, delivered as a view.
       const payload = owned ? source : source.subarray(start, end);
       this.#inHandler = true;
-      this.#handler.onMessage(payload, this.#messageText, this.#messageCompressed);
+      this.#handler.onMessage(payload, this.#messageText, this.#messageCompressed, owned);
       this.#inHandler = false;
       return true;
     }
@@ -308,6 +310,7 @@ export class FrameDecoder {
     } else if (length > SMALL_FRAGMENT) {
       this.#sealTail();
       // Views of the owner's chunk are kept only when it promised not to reuse chunks.
+      if (!owned && this.#retainChunks) this.#borrowed = true;
       this.#fragments.push(owned ? source : this.#retainChunks ? source.subarray(start, end) : source.slice(start, end));
     } else if (length > 0) {
       this.#append(source, start, end);
@@ -316,15 +319,18 @@ export class FrameDecoder {
     if (!fin) return true;
 
     this.#sealTail();
+    // A single piece is handed out as is: owned unless it is a view of a retained chunk.
+    const messageOwned = this.#fragments.length !== 1 || !this.#borrowed;
     const message = concat(this.#fragments, this.#messageLength, this.#allocate);
     const isText = this.#messageText;
     const compressed = this.#messageCompressed;
     this.#messageOpcode = 0;
     this.#messageLength = 0;
     this.#fragments = [];
+    this.#borrowed = false;
     this.#fragmentCount = 0;
     this.#inHandler = true;
-    this.#handler.onMessage(message, isText, compressed);
+    this.#handler.onMessage(message, isText, compressed, messageOwned);
     this.#inHandler = false;
     return true;
   }
@@ -404,6 +410,7 @@ export class FrameDecoder {
   #stop(): void {
     this.#closed = true;
     this.#fragments = [];
+    this.#borrowed = false;
     this.#tail = null;
     this.#tailLength = 0;
     this.#frameBuffer = null;
@@ -424,7 +431,6 @@ function allocate(size: number): Uint8Array {
 
 function concat(pieces: Uint8Array[], length: number, alloc: (size: number) => Uint8Array): Uint8Array {
   if (pieces.length === 1) return pieces[0]!;
-  if (pieces.length === 0) return EMPTY;
   const out = alloc(length);
   let offset = 0;
   for (const piece of pieces) {

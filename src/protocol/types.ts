@@ -21,9 +21,12 @@ export interface FrameHandler {
    * A complete message (fragments reassembled). `data` may be a view into the input chunk: the
    * owner must use or copy it before the next `push()`. Text that was not compressed has already
    * been validated as UTF-8 (fail-fast, per fragment). When `compressed` is true (RSV1 on the first
-   * frame, RFC 7692 §6) the owner inflates and then validates text itself.
+   * frame, RFC 7692 §6) the owner inflates and then validates text itself. `owned` is true when
+   * `data` lies in a buffer the decoder allocated for this message alone (never a view of an
+   * input chunk): the owner may keep it, and when it spans its whole `ArrayBuffer` hand that
+   * buffer out without copying (as ws does for binaryType "arraybuffer").
    */
-  onMessage(data: Uint8Array, isText: boolean, compressed: boolean): void;
+  onMessage(data: Uint8Array, isText: boolean, compressed: boolean, owned?: boolean): void;
   /** RFC 6455 §5.5.2; the owner answers with a pong carrying the same data. */
   onPing(data: Uint8Array): void;
   onPong(data: Uint8Array): void;

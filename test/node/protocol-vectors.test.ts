@@ -127,6 +127,30 @@ describe("views and copies", () => {
     assert.equal(seen.byteOffset, 2);
   });
 
+  it("onMessage says whether data is the decoder's own buffer (owned) or a view of the chunk", () => {
+    const seen: Array<[number, boolean | undefined]> = [];
+    const owner = (options: Partial<typeof OPTIONS> = {}) =>
+      new FrameDecoder({ ...recorder().handler, onMessage: (data, _t, _c, owned) => seen.push([data.length, owned]) }, { ...OPTIONS, ...options });
+    owner().push(hex("810548656c6c6f"));
+    const big = frame({ opcode: 2, payload: pattern(3000) });
+    const spanning = owner();
+    spanning.push(big.subarray(0, 100));
+    spanning.push(big.subarray(100));
+    owner().push(hex("010348656c 80026c6f"));
+    const large = concat(frame({ opcode: 2, fin: false, payload: pattern(2000) }), frame({ opcode: 0 }));
+    owner({ retainChunks: true }).push(large);
+    owner({ retainChunks: false }).push(large);
+    owner().push(concat(frame({ opcode: 2, fin: false }), frame({ opcode: 0 })));
+    assert.deepEqual(seen, [
+      [5, false],
+      [3000, true],
+      [5, true],
+      [2000, false],
+      [2000, true],
+      [0, true],
+    ]);
+  });
+
   it("retainChunks keeps fragment views of earlier chunks and still assembles correctly", () => {
     const bytes = hex("010348656c 80026c6f");
     assert.deepEqual(decode(chunks(bytes, 5), { retainChunks: true }), [["message", "text", false, HELLO]]);
