@@ -10,12 +10,13 @@ import { FrameDecoder } from "../../protocol/decoder.js";
 import { DEFAULT_MAX_FRAGMENTS } from "../../protocol/constants.js";
 import type { FrameHandler } from "../../protocol/types.js";
 import { CloseEvent, ErrorEvent, PongEvent } from "./events.js";
-import type { PerMessageDeflate } from "./deflate.js";
+import type { InflateCallback, PerMessageDeflate } from "./deflate.js";
 import { Sender } from "./sender.js";
 
 const PING = 0x9;
 const PONG = 0xa;
 const CLOSE = 0x8;
+const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
@@ -35,14 +36,28 @@ export interface ConnectionConfig {
   closeTimeout: number;
   deflate: PerMessageDeflate | undefined;
   deflateThreshold: number;
-  /** Called with CLOSING and CLOSED; the owner keeps the W3C readyState. */
-  setReadyState(state: number): void;
 }
 
 interface Inbound {
   data: Uint8Array;
   isText: boolean;
   compressed: boolean;
+}
+
+/** The socket's back reference, so its listeners are shared functions instead of closures per connection (as in ws). */
+const kConnection = Symbol("resilient-ws.connection");
+type TaggedSocket = net.Socket & { [kConnection]: Connection };
+
+function socketOnData(this: TaggedSocket, chunk: Buffer): void {
+  this[kConnection].onData(chunk);
+}
+
+function socketOnClose(this: TaggedSocket): void {
+  this[kConnection].onSocketClose();
+}
+
+function socketOnError(): void {
+  // 'close' follows; like browsers, a dropped TCP connection is reported by close code 1006.
 }
 
 let textDecoder: TextDecoder | undefined;
@@ -52,10 +67,14 @@ export class Connection implements FrameHandler {
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder;
   readonly #sender: Sender;
-  readonly #config: ConnectionConfig;
+  readonly #closeTimeout: number;
+  readonly #deflate: PerMessageDeflate | undefined;
+  /** W3C readyState once open: OPEN, CLOSING, CLOSED. */
+  #readyState = OPEN;
   /** Messages waiting behind an inflate, in arrival order; undefined when none (the common case). */
   #inbox: Inbound[] | undefined;
   #inflating = false;
+  #inflated: InflateCallback | undefined;
   #pendingPong: Uint8Array | undefined;
   #waitingDrain = false;
   #closeSent = false;
@@ -69,15 +88,23 @@ export class Connection implements FrameHandler {
   constructor(owner: ConnectionOwner, socket: net.Socket, config: ConnectionConfig) {
     this.#owner = owner;
     this.#socket = socket;
-    this.#config = config;
+    this.#closeTimeout = config.closeTimeout;
+    this.#deflate = config.deflate;
     this.#decoder = new FrameDecoder(this, {
       maxPayload: config.maxPayload,
       maxFragments: DEFAULT_MAX_FRAGMENTS,
       allowRsv1: config.deflate !== undefined,
       // Node hands every 'data' event a fresh Buffer, so views of it stay valid.
       retainChunks: true,
+      validateUtf8: isUtf8,
+      // Every byte is overwritten before use; large buffers are then exactly one message each.
+      allocate: Buffer.allocUnsafe,
     });
-    this.#sender = new Sender(socket, config.deflate, config.deflateThreshold, this.#onSendFailure, this.#onCloseWritten);
+    this.#sender = new Sender(socket, config.deflate, config.deflateThreshold, this);
+  }
+
+  get readyState(): number {
+    return this.#readyState;
   }
 
   get bufferedAmount(): number {
@@ -90,10 +117,11 @@ export class Connection implements FrameHandler {
 
   /** Start reading; `rest` are bytes that followed the handshake response head. */
   start(rest: Uint8Array): void {
-    const socket = this.#socket;
-    socket.on("data", this.#onData);
-    socket.on("close", this.#onSocketClose);
-    socket.on("error", this.#onSocketError);
+    const socket = this.#socket as TaggedSocket;
+    socket[kConnection] = this;
+    socket.on("data", socketOnData);
+    socket.on("close", socketOnClose);
+    socket.on("error", socketOnError);
     if (rest.length > 0) this.#decoder.push(rest);
     if (!this.#finished) this.#updateFlow();
   }
@@ -134,7 +162,7 @@ export class Connection implements FrameHandler {
     this.#pendingPong = Buffer.from(data);
     if (!this.#waitingDrain) {
       this.#waitingDrain = true;
-      this.#socket.once("drain", this.#onDrain);
+      this.#socket.once("drain", () => this.#onDrain());
       this.#updateFlow();
     }
   }
@@ -170,24 +198,26 @@ export class Connection implements FrameHandler {
 
   #sendClose(payload: Uint8Array): void {
     this.#closeSent = true;
-    this.#config.setReadyState(CLOSING);
+    this.#readyState = CLOSING;
     this.#sender.sendClose(payload);
     this.#startCloseTimer();
   }
 
-  readonly #onCloseWritten = (): void => {
+  /** Called by the Sender when our close frame has been handed to the socket. */
+  onCloseWritten(): void {
     this.#closeWritten = true;
     if (this.#closeReceived !== undefined) this.#socket.end();
-  };
+  }
+
+  /** Called by the Sender when a queued message cannot be sent (a Blob that cannot be read). */
+  onSendFailure(error: ResilientError): void {
+    this.#fail(error);
+  }
 
   #startCloseTimer(): void {
     // RFC 6455 §7.1.1: do not wait forever for the peer to finish the closing handshake.
-    this.#closeTimer ??= setTimeout(this.#onCloseTimeout, this.#config.closeTimeout);
+    this.#closeTimer ??= setTimeout(() => this.#socket.destroy(), this.#closeTimeout);
   }
-
-  readonly #onCloseTimeout = (): void => {
-    this.#socket.destroy();
-  };
 
   /** RFC 6455 §7.1.7 Fail the WebSocket Connection: close frame with the error's code, then TCP. */
   #fail(error: ResilientError): void {
@@ -201,7 +231,7 @@ export class Connection implements FrameHandler {
       this.#closeSent = true;
       this.#sender.sendControl(CLOSE, encodeClosePayload(error.closeCode));
     }
-    this.#config.setReadyState(CLOSING);
+    this.#readyState = CLOSING;
     this.#owner.dispatchEvent(new ErrorEvent("error", error));
     if (this.#tcpClosed) {
       this.#finish();
@@ -211,16 +241,17 @@ export class Connection implements FrameHandler {
     this.#startCloseTimer();
   }
 
-  readonly #onSendFailure = (error: ResilientError): void => {
-    this.#fail(error);
-  };
-
   #deliver(data: Uint8Array, isText: boolean): void {
     let value: string | ArrayBuffer | Blob;
     if (isText) {
       value = (textDecoder ??= new TextDecoder()).decode(data);
     } else if (this.#owner.binaryType === "arraybuffer") {
-      value = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+      // A buffer that is exactly this message (the decoder's own, or a socket chunk holding just
+      // this message) is handed over as is, like ws; anything shared is copied out.
+      value =
+        data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+          ? (data.buffer as ArrayBuffer)
+          : (data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer);
     } else {
       value = new Blob([data as Uint8Array<ArrayBuffer>]);
     }
@@ -228,7 +259,7 @@ export class Connection implements FrameHandler {
   }
 
   #pumpInbox(): void {
-    const deflate = this.#config.deflate;
+    const deflate = this.#deflate;
     while (this.#inbox !== undefined && !this.#inflating) {
       const head = this.#inbox[0];
       if (head === undefined) {
@@ -240,7 +271,7 @@ export class Connection implements FrameHandler {
       }
       if (head.compressed && deflate !== undefined) {
         this.#inflating = true;
-        deflate.decompress(head.data, this.#onInflated);
+        deflate.decompress(head.data, (this.#inflated ??= (error, data) => this.#onInflated(error, data)));
         return;
       }
       this.#inbox.shift();
@@ -248,7 +279,7 @@ export class Connection implements FrameHandler {
     }
   }
 
-  readonly #onInflated = (error: ResilientError | null, data: Buffer | null): void => {
+  #onInflated(error: ResilientError | null, data: Buffer | null): void {
     this.#inflating = false;
     const head = this.#inbox?.shift();
     if (head === undefined || this.#finished) return;
@@ -263,7 +294,7 @@ export class Connection implements FrameHandler {
     }
     if (!this.#closeSent && this.#failure === undefined) this.#deliver(data, head.isText);
     this.#pumpInbox();
-  };
+  }
 
   /** Read while nothing is behind: no queued inbound messages, no pong waiting for drain. */
   #updateFlow(): void {
@@ -272,40 +303,36 @@ export class Connection implements FrameHandler {
     else this.#socket.resume();
   }
 
-  readonly #onDrain = (): void => {
+  #onDrain(): void {
     this.#waitingDrain = false;
     const pong = this.#pendingPong;
     this.#pendingPong = undefined;
     if (pong !== undefined && !this.#closeSent && !this.#finished) this.#sender.sendControl(PONG, pong);
     this.#updateFlow();
-  };
+  }
 
-  readonly #onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     this.#decoder.push(chunk);
-  };
+  }
 
-  readonly #onSocketError = (): void => {
-    // 'close' follows; like browsers, a dropped TCP connection is reported by close code 1006.
-  };
-
-  readonly #onSocketClose = (): void => {
+  onSocketClose(): void {
     this.#tcpClosed = true;
     // Messages already received (waiting for inflate) are delivered before the close event.
     if (this.#inbox !== undefined && this.#failure === undefined) return;
     this.#finish();
-  };
+  }
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#sender.destroy();
-    this.#config.deflate?.close();
+    this.#deflate?.close();
     this.#socket.destroy();
     const received = this.#closeReceived;
     // RFC 6455 §7.1.5/§7.4.1: without a close frame from the peer the code is 1006.
     const wasClean = received !== undefined && this.#closeWritten && this.#failure === undefined;
-    this.#config.setReadyState(CLOSED);
+    this.#readyState = CLOSED;
     this.#owner.dispatchEvent(
       new CloseEvent("close", {
         code: this.#failure === undefined && received !== undefined ? received.code : 1006,

@@ -7,7 +7,7 @@ import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
 import { buildFrame, buildTextFrame } from "./frame.js";
-import type { PerMessageDeflate } from "./deflate.js";
+import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
 
 const TEXT = 0x1;
 const BINARY = 0x2;
@@ -19,29 +19,28 @@ interface Job {
   size: number;
 }
 
+/** What the Sender reports back to its connection. */
+export interface SenderOwner {
+  onSendFailure(error: ResilientError): void;
+  onCloseWritten(): void;
+}
+
 export class Sender {
   readonly #socket: net.Socket;
   readonly #deflate: PerMessageDeflate | undefined;
   readonly #threshold: number;
-  readonly #onError: (error: ResilientError) => void;
-  readonly #onCloseWritten: () => void;
+  readonly #owner: SenderOwner;
   #queue: Job[] | undefined;
   #queuedBytes = 0;
   #busy = false;
   #closed = false;
+  #compressed: DeflateCallback | undefined;
 
-  constructor(
-    socket: net.Socket,
-    deflate: PerMessageDeflate | undefined,
-    threshold: number,
-    onError: (error: ResilientError) => void,
-    onCloseWritten: () => void,
-  ) {
+  constructor(socket: net.Socket, deflate: PerMessageDeflate | undefined, threshold: number, owner: SenderOwner) {
     this.#socket = socket;
     this.#deflate = deflate;
     this.#threshold = threshold;
-    this.#onError = onError;
-    this.#onCloseWritten = onCloseWritten;
+    this.#owner = owner;
   }
 
   /** Payload bytes handed to send() and not yet written to the kernel (plus frame headers). */
@@ -79,7 +78,7 @@ export class Sender {
       return;
     }
     this.#socket.write(buildFrame(CLOSE, payload, false));
-    this.#onCloseWritten();
+    this.#owner.onCloseWritten();
   }
 
   /** Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. */
@@ -111,7 +110,7 @@ export class Sender {
       if (data instanceof Uint8Array) {
         if (job.opcode !== CLOSE && this.#deflate !== undefined && data.length >= this.#threshold) {
           this.#busy = true;
-          this.#deflate.compress(data, this.#onCompressed);
+          this.#deflate.compress(data, (this.#compressed ??= (payload) => this.#onCompressed(payload)));
           return;
         }
         this.#write(job, buildFrame(job.opcode, data, false));
@@ -126,7 +125,7 @@ export class Sender {
         },
         (cause: unknown) => {
           this.#busy = false;
-          if (!this.#closed) this.#onError(createError("ERR_INVALID_ARGUMENT", "could not read the Blob passed to send()", undefined, cause));
+          if (!this.#closed) this.#owner.onSendFailure(createError("ERR_INVALID_ARGUMENT", "could not read the Blob passed to send()", undefined, cause));
         },
       );
       return;
@@ -137,15 +136,15 @@ export class Sender {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
     this.#socket.write(frame);
-    if (job.opcode === CLOSE) this.#onCloseWritten();
+    if (job.opcode === CLOSE) this.#owner.onCloseWritten();
   }
 
-  readonly #onCompressed = (payload: Buffer): void => {
+  #onCompressed(payload: Buffer): void {
     this.#busy = false;
     const job = this.#queue?.[0];
     if (this.#closed || job === undefined) return;
     // RFC 7692 §6: RSV1 marks the first (here: only) frame of a compressed message.
     this.#write(job, buildFrame(job.opcode, payload, true));
     this.#pump();
-  };
+  }
 }

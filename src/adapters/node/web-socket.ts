@@ -25,6 +25,12 @@ export interface WebSocketEventMap {
 type Handler<E> = ((this: WebSocket, event: E) => unknown) | null;
 type HandlerName = "open" | "message" | "close" | "error";
 
+interface Pending {
+  socket: net.Socket | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  options: NormalizedOptions;
+}
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
@@ -79,8 +85,8 @@ export class WebSocket extends EventTarget {
     return CLOSED;
   }
 
-  readonly #url: URL;
-  readonly #options: NormalizedOptions;
+  readonly #href: string;
+  /** CONNECTING until open or failed; once open the connection keeps the state. */
   #readyState = CONNECTING;
   #protocol = "";
   #extensions = "";
@@ -88,10 +94,12 @@ export class WebSocket extends EventTarget {
   #connection: Connection | undefined;
   /** Bytes passed to send() after closing started: counted, never sent (WHATWG WebSocket). */
   #discarded = 0;
-  // Handshake phase only.
-  #socket: net.Socket | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #handlers: Partial<Record<HandlerName, (event: Event) => unknown>> | undefined;
+  /** Handshake phase only: dropped once open or failed, so an open connection keeps none of it. */
+  #pending: Pending | undefined;
+  #onopen: Handler<Event> = null;
+  #onmessage: Handler<MessageEvent> = null;
+  #onclose: Handler<CloseEvent> = null;
+  #onerror: Handler<ErrorEvent> = null;
 
   /**
    * @param url `ws://` or `wss://` (http/https are accepted and mapped)
@@ -102,19 +110,32 @@ export class WebSocket extends EventTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[], options?: NodeWebSocketOptions) {
     super();
-    this.#url = parseUrl(url);
+    const target = parseUrl(url);
+    this.#href = target.href;
     const offered = parseProtocols(protocols);
-    this.#options = normalizeOptions(options);
-    this.#timer = setTimeout(this.#onHandshakeTimeout, this.#options.handshakeTimeout);
-    handshake(this.#url, offered, this.#options, this.#track).then(this.#onHandshake, this.#onHandshakeError);
+    const normalized = normalizeOptions(options);
+    const pending: Pending = (this.#pending = { socket: undefined, timer: undefined, options: normalized });
+    pending.timer = setTimeout(() => {
+      pending.timer = undefined;
+      this.#abortHandshake(createError("ERR_HANDSHAKE_TIMEOUT", `WebSocket handshake with ${this.#href} timed out after ${normalized.handshakeTimeout} ms`));
+    }, normalized.handshakeTimeout);
+    const track = (socket: net.Socket): void => {
+      // A socket opened after close() or the timeout (e.g. TLS over a proxy tunnel) is not wanted.
+      if (this.#pending !== pending) socket.destroy();
+      else pending.socket = socket;
+    };
+    handshake(target, offered, normalized, track).then(
+      (result) => this.#opened(result),
+      (error: unknown) => this.#handshakeFailed(error),
+    );
   }
 
   get url(): string {
-    return this.#url.href;
+    return this.#href;
   }
 
   get readyState(): number {
-    return this.#readyState;
+    return this.#connection?.readyState ?? this.#readyState;
   }
 
   get protocol(): string {
@@ -140,28 +161,28 @@ export class WebSocket extends EventTarget {
   }
 
   get onopen(): Handler<Event> {
-    return this.#getHandler("open");
+    return this.#onopen;
   }
   set onopen(handler: Handler<Event>) {
-    this.#setHandler("open", handler);
+    this.#onopen = this.#replaceHandler("open", this.#onopen, handler);
   }
   get onmessage(): Handler<MessageEvent> {
-    return this.#getHandler("message");
+    return this.#onmessage;
   }
   set onmessage(handler: Handler<MessageEvent>) {
-    this.#setHandler("message", handler);
+    this.#onmessage = this.#replaceHandler("message", this.#onmessage, handler);
   }
   get onclose(): Handler<CloseEvent> {
-    return this.#getHandler("close");
+    return this.#onclose;
   }
   set onclose(handler: Handler<CloseEvent>) {
-    this.#setHandler("close", handler);
+    this.#onclose = this.#replaceHandler("close", this.#onclose, handler);
   }
   get onerror(): Handler<ErrorEvent> {
-    return this.#getHandler("error");
+    return this.#onerror;
   }
   set onerror(handler: Handler<ErrorEvent>) {
-    this.#setHandler("error", handler);
+    this.#onerror = this.#replaceHandler("error", this.#onerror, handler);
   }
 
   override addEventListener<K extends keyof WebSocketEventMap>(
@@ -191,20 +212,21 @@ export class WebSocket extends EventTarget {
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#readyState === CONNECTING) throw invalidStateError("send() while CONNECTING: wait for the open event");
     const connection = this.#connection;
+    const sender = connection !== undefined && connection.readyState === OPEN ? connection.sender : undefined;
     if (typeof data === "string") {
-      if (this.#readyState !== OPEN || connection === undefined) this.#discarded += Buffer.byteLength(data);
-      else connection.sender.sendText(data);
+      if (sender === undefined) this.#discarded += Buffer.byteLength(data);
+      else sender.sendText(data);
       return;
     }
     if (typeof Blob !== "undefined" && data instanceof Blob) {
-      if (this.#readyState !== OPEN || connection === undefined) this.#discarded += data.size;
-      else connection.sender.sendBlob(data);
+      if (sender === undefined) this.#discarded += data.size;
+      else sender.sendBlob(data);
       return;
     }
     if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
       const bytes = toBytes(data);
-      if (this.#readyState !== OPEN || connection === undefined) this.#discarded += bytes.length;
-      else connection.sender.sendBinary(bytes);
+      if (sender === undefined) this.#discarded += bytes.length;
+      else sender.sendBinary(bytes);
       return;
     }
     // WebIDL (BufferSource or Blob or USVString): anything else is converted to a string.
@@ -220,9 +242,10 @@ export class WebSocket extends EventTarget {
       throw invalidAccessError(`close code must be 1000 or in 3000-4999, got ${String(code)}`);
     }
     if (reason !== undefined && Buffer.byteLength(reason) > 123) throw syntaxError("close reason must be at most 123 bytes of UTF-8");
-    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
-    if (this.#readyState === CONNECTING) {
-      this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${this.#url.href} was closed before the connection was established`));
+    const state = this.readyState;
+    if (state === CLOSING || state === CLOSED) return;
+    if (state === CONNECTING) {
+      this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${this.#href} was closed before the connection was established`));
       return;
     }
     this.#connection?.close(code, reason);
@@ -233,44 +256,26 @@ export class WebSocket extends EventTarget {
     if (this.#readyState === CONNECTING) throw invalidStateError("ping() while CONNECTING: wait for the open event");
     const payload = data === undefined ? new Uint8Array(0) : typeof data === "string" ? Buffer.from(data) : toBytes(data);
     if (payload.length > 125) throw createError("ERR_INVALID_ARGUMENT", `ping data is ${payload.length} bytes, more than 125 (RFC 6455 §5.5)`);
-    if (this.#readyState === OPEN) this.#connection?.ping(payload);
+    if (this.readyState === OPEN) this.#connection?.ping(payload);
   }
 
-  #getHandler<E>(type: HandlerName): Handler<E> {
-    return (this.#handlers?.[type] as Handler<E> | undefined) ?? null;
+  /** on* attributes are listeners like any other (added when set, removed when replaced). */
+  #replaceHandler<E>(type: HandlerName, previous: Handler<E>, handler: Handler<E>): Handler<E> {
+    if (previous !== null) super.removeEventListener(type, previous as EventListener);
+    if (typeof handler !== "function") return null;
+    super.addEventListener(type, handler as EventListener);
+    return handler;
   }
 
-  #setHandler<E>(type: HandlerName, handler: Handler<E>): void {
-    const handlers = (this.#handlers ??= {});
-    const previous = handlers[type];
-    if (previous !== undefined) super.removeEventListener(type, previous as EventListener);
-    if (typeof handler === "function") {
-      handlers[type] = handler as (event: Event) => unknown;
-      super.addEventListener(type, handler as EventListener);
-    } else {
-      delete handlers[type];
-    }
-  }
-
-  readonly #track = (socket: net.Socket): void => {
-    // A socket opened after close() or the timeout (e.g. TLS over a proxy tunnel) is not wanted.
-    if (this.#readyState !== CONNECTING) socket.destroy();
-    else this.#socket = socket;
-  };
-
-  readonly #setReadyState = (state: number): void => {
-    this.#readyState = state;
-  };
-
-  readonly #onHandshake = (result: HandshakeResult): void => {
-    if (this.#readyState !== CONNECTING) {
+  #opened(result: HandshakeResult): void {
+    const pending = this.#pending;
+    if (pending === undefined || this.#readyState !== CONNECTING) {
       result.socket.destroy();
       return;
     }
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#socket = undefined;
-    const options = this.#options;
+    clearTimeout(pending.timer);
+    this.#pending = undefined;
+    const options = pending.options;
     const deflateOptions = options.perMessageDeflate;
     const deflate =
       result.deflate === undefined || deflateOptions === undefined ? undefined : new PerMessageDeflate(result.deflate, deflateOptions.maxInflatedSize);
@@ -279,7 +284,6 @@ export class WebSocket extends EventTarget {
       closeTimeout: options.closeTimeout,
       deflate,
       deflateThreshold: deflateOptions?.threshold ?? 0,
-      setReadyState: this.#setReadyState,
     });
     this.#connection = connection;
     this.#protocol = result.protocol;
@@ -288,25 +292,20 @@ export class WebSocket extends EventTarget {
     this.dispatchEvent(new Event("open"));
     // Frames that came with the handshake response are delivered only after `open`.
     connection.start(result.rest);
-  };
+  }
 
-  readonly #onHandshakeError = (error: unknown): void => {
+  #handshakeFailed(error: unknown): void {
     if (this.#readyState !== CONNECTING) return;
     const failure = isResilientError(error)
       ? error
-      : createError("ERR_HANDSHAKE", `WebSocket handshake with ${this.#url.href} failed: ${String(error)}`, undefined, error);
+      : createError("ERR_HANDSHAKE", `WebSocket handshake with ${this.#href} failed: ${String(error)}`, undefined, error);
     this.#failHandshake(failure);
-  };
-
-  readonly #onHandshakeTimeout = (): void => {
-    this.#timer = undefined;
-    this.#abortHandshake(createError("ERR_HANDSHAKE_TIMEOUT", `WebSocket handshake with ${this.#url.href} timed out after ${this.#options.handshakeTimeout} ms`));
-  };
+  }
 
   #abortHandshake(error: ResilientError): void {
     if (this.#readyState !== CONNECTING) return;
     this.#readyState = CLOSING;
-    this.#socket?.destroy();
+    this.#pending?.socket?.destroy();
     // WHATWG: failing a connection fires error then close as tasks, after close() returns.
     queueMicrotask(() => this.#failHandshake(error));
   }
@@ -314,10 +313,12 @@ export class WebSocket extends EventTarget {
   /** A handshake that did not open: error then close 1006, and nothing else ever (WHATWG §"fail"). */
   #failHandshake(error: ResilientError): void {
     if (this.#readyState === CLOSED) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#socket?.destroy();
-    this.#socket = undefined;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending !== undefined) {
+      clearTimeout(pending.timer);
+      pending.socket?.destroy();
+    }
     this.#readyState = CLOSED;
     this.dispatchEvent(new ErrorEvent("error", error));
     this.dispatchEvent(new CloseEvent("close", { code: 1006, reason: "", wasClean: false }));
