@@ -35,8 +35,11 @@ export class FrameDecoder {
   /** The chunk being parsed and the read position in it; released when push() returns. */
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
-  /** Header bytes that arrived split across chunks (at most the 8-byte extended length). */
-  readonly #scratch = new Uint8Array(8);
+  /**
+   * Header bytes that arrived split across chunks (at most the 8-byte extended length); created on
+   * first need, which keeps idle connections small.
+   */
+  #scratch: Uint8Array | null = null;
   #scratchLength = 0;
   /** Where take() left the bytes it gathered: the chunk itself, or the scratch buffer. */
   #src: Uint8Array = EMPTY;
@@ -139,7 +142,7 @@ export class FrameDecoder {
       this.#pos += n;
       return true;
     }
-    const scratch = this.#scratch;
+    const scratch = (this.#scratch ??= new Uint8Array(8));
     while (this.#scratchLength < n && this.#pos < chunk.length) scratch[this.#scratchLength++] = chunk[this.#pos++]!;
     if (this.#scratchLength < n) return false;
     this.#src = scratch;
