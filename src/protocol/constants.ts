@@ -4,6 +4,8 @@
 
 /** RFC 6455 §1.3: appended to Sec-WebSocket-Key before hashing into Sec-WebSocket-Accept. */
 export const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** The name the agreed API uses for WS_GUID. */
+export const GUID = WS_GUID;
 
 /** Largest message accepted by default (sum of all fragments), in bytes. */
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
