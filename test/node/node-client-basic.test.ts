@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js";
-import { closed, messages, next, wsServer } from "./node-client-helpers.js";
+import { closeCodeOf, closed, FrameReader, messages, next, rawServer, wsServer } from "./node-client-helpers.js";
 
 async function open(url: string, protocols?: string | string[]): Promise<WebSocket> {
   const ws = new WebSocket(url, protocols);
@@ -270,5 +270,24 @@ test("on* handlers replace each other and can be removed", async () => {
   assert.deepEqual(calls, ["second:a"]);
   ws.close();
   await next(ws, "close");
+  await peer.close();
+});
+
+test("closeTimeout: a server that never answers our close frame is dropped, close 1006 not clean", async () => {
+  let reader: FrameReader | undefined;
+  const peer = await rawServer({
+    onUpgrade: (socket) => {
+      reader = new FrameReader(socket);
+    },
+  });
+  const ws = new WebSocket(peer.url, undefined, { closeTimeout: 100 });
+  await next(ws, "open");
+  const done = closed(ws);
+  const started = Date.now();
+  ws.close(1000, "bye");
+  const event = await done;
+  assert.ok(Date.now() - started >= 90, "waited for the close timeout");
+  assert.deepEqual([event.code, event.wasClean], [1006, false]);
+  assert.equal(closeCodeOf(await reader!.waitFor(0x8)), 1000);
   await peer.close();
 });

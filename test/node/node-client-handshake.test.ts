@@ -56,6 +56,17 @@ test("a subprotocol we did not offer fails the handshake (none offered, or anoth
   await peer.close();
 });
 
+test("an extension we did not offer fails the handshake", async () => {
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
+  });
+  const event = await closed(new WebSocket(peer.url));
+  assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE");
+  assert.match(String(event.error), /permessage-deflate/);
+  await peer.close();
+});
+
 test("subprotocol selection: the server's choice among those offered is `protocol`", async () => {
   const peer = await wsServer({ handleProtocols: (protocols) => (protocols.has("v2.json") ? "v2.json" : false) });
   const ws = new WebSocket(peer.url, ["v3.bin", "v2.json"]);
