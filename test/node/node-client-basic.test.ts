@@ -291,3 +291,23 @@ test("closeTimeout: a server that never answers our close frame is dropped, clos
   assert.equal(closeCodeOf(await reader!.waitFor(0x8)), 1000);
   await peer.close();
 });
+
+test("large fragments kept as views of earlier socket chunks stay intact (retainChunks)", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  ws.binaryType = "arraybuffer";
+  const server = await connected;
+  const got = messages(ws, 20);
+  const expected: Buffer[] = [];
+  for (let m = 0; m < 20; m++) {
+    const parts = [0, 1, 2, 3].map((f) => Buffer.alloc(3000 + f * 5000, (m * 4 + f) & 0xff));
+    expected.push(Buffer.concat(parts));
+    parts.forEach((part, f) => server.send(part, { binary: true, fin: f === 3 }));
+  }
+  const data = await got;
+  data.forEach((message, i) => assert.ok(Buffer.from(message as ArrayBuffer).equals(expected[i]!), `message ${i}`));
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
