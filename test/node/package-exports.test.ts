@@ -1,7 +1,7 @@
 // package.json "exports" as bundlers, Node, Deno and TypeScript resolve it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -11,6 +11,10 @@ import { makeConsumer, requireBuild, ROOT } from "./package-helpers.js";
 const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   exports: Record<string, Record<string, unknown> | string>;
+  files: string[];
+  main: string;
+  module: string;
+  types: string;
   sideEffects: unknown;
   dependencies?: Record<string, string>;
 };
@@ -25,6 +29,21 @@ describe("package.json", () => {
       assert.deepEqual(known, expected, `conditions of "${subpath}"`);
       assert.equal(Object.keys(conditions)[0], "types", `"types" first in "${subpath}"`);
       assert.equal(Object.keys(conditions).at(-1), "default", `"default" last in "${subpath}"`);
+    }
+  });
+
+  it("every file that exports, main, module and types name is built and shipped by \"files\"", () => {
+    requireBuild();
+    const targets: string[] = [pkg.main, pkg.module, pkg.types];
+    const walk = (value: unknown): void => {
+      if (typeof value === "string") targets.push(value);
+      else if (value && typeof value === "object") Object.values(value).forEach(walk);
+    };
+    walk(pkg.exports);
+    for (const target of targets.filter((t) => t !== "./package.json")) {
+      assert.ok(existsSync(join(ROOT, target)), `${target} exists after the build`);
+      const shipped = pkg.files.some((entry) => target.replace(/^\.\//, "").startsWith(`${entry.replace(/\/$/, "")}/`));
+      assert.ok(shipped, `${target} is inside one of "files": ${pkg.files.join(", ")}`);
     }
   });
 
