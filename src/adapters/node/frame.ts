@@ -1,15 +1,13 @@
 /**
  * Build one complete client frame (header + masked payload) in a single Buffer so it goes out with
  * one socket write. Masking into the new buffer is the copy we must make anyway (the caller's bytes
- * are never changed), so a 1 MiB send costs one allocation and one pass.
+ * are never changed), so a 1 MiB send costs one allocation and one pass. Unlike the portable
+ * encodeFrameBytes of src/protocol, this uses Buffer.allocUnsafe (pooled, not zero-filled) and
+ * Buffer#write, which matter for small messages.
  */
 import { Buffer } from "node:buffer";
-import { applyMask, nextMaskKey } from "../../protocol/mask.js";
-
-/** RFC 6455 §5.2 header size of a masked frame with this payload length. */
-export function headerLength(length: number): number {
-  return length < 126 ? 6 : length < 65536 ? 8 : 14;
-}
+import { headerLength } from "../../protocol/encoder.js";
+import { maskWithKeyAt, writeMaskKey } from "../../protocol/mask.js";
 
 /** Writes the header for `length` payload bytes at the start of `target`; returns its length. */
 function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boolean): number {
@@ -31,13 +29,8 @@ function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boole
     target.writeUInt32BE(length >>> 0, 6);
     offset = 10;
   }
-  // RFC 6455 §5.3: every client frame is masked with a fresh unpredictable key. The key view
-  // comes from a pool, so copy it into the header before anything else draws a key.
-  const key = nextMaskKey();
-  target[offset] = key[0]!;
-  target[offset + 1] = key[1]!;
-  target[offset + 2] = key[2]!;
-  target[offset + 3] = key[3]!;
+  // RFC 6455 §5.3: every client frame is masked with a fresh unpredictable key.
+  writeMaskKey(target, offset);
   return offset + 4;
 }
 
@@ -46,7 +39,7 @@ export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): 
   const length = payload.length;
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
   const offset = writeHeader(frame, opcode, length, rsv1);
-  if (length > 0) applyMask(payload, frame.subarray(offset - 4, offset), frame, offset);
+  if (length > 0) maskWithKeyAt(payload, frame, offset - 4, frame, offset);
   return frame;
 }
 
@@ -57,8 +50,8 @@ export function buildTextFrame(text: string): Buffer {
   const offset = writeHeader(frame, 0x1, length, false);
   if (length > 0) {
     frame.write(text, offset, "utf8");
-    const body = frame.subarray(offset);
-    applyMask(body, frame.subarray(offset - 4, offset), frame, offset);
+    // In place: the source is the very bytes being masked.
+    maskWithKeyAt(frame.subarray(offset), frame, offset - 4, frame, offset);
   }
   return frame;
 }
