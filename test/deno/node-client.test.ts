@@ -8,3 +8,4 @@ import "../node/node-client-violations.test.ts";
 import "../node/node-client-tls-proxy.test.ts";
 import "../node/node-client-deflate.test.ts";
 import "../node/node-client-peers.test.ts";
+import "../node/node-client-entry.test.ts";
