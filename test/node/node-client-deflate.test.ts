@@ -76,6 +76,19 @@ test("deflate window bits: server_max_window_bits=10 and client_max_window_bits=
   });
 });
 
+test("deflate window bits 8: negotiated, messages round-trip, and we send uncompressed (zlib cannot deflate with 8 bits)", async () => {
+  await withServer({}, { serverMaxWindowBits: 8, clientMaxWindowBits: 8 }, async (ws, bytesRead) => {
+    assert.match(ws.extensions, /server_max_window_bits=8/);
+    assert.match(ws.extensions, /client_max_window_bits=8/);
+    await roundTrips(ws);
+    const before = bytesRead();
+    const got = messages(ws, 1);
+    ws.send(new Uint8Array(100_000));
+    await got;
+    assert.ok(bytesRead() - before >= 100_000, "sent without compression");
+  });
+});
+
 test("deflate: a server that declines the offer leaves compression off", async () => {
   const peer = await wsServer({ perMessageDeflate: false });
   const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });

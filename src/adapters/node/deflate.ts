@@ -39,6 +39,15 @@ export class PerMessageDeflate {
     this.#maxInflated = maxInflatedSize;
   }
 
+  /**
+   * Whether we may compress what we send. With client_max_window_bits=8, zlib would use a 9-bit
+   * window the server did not agree to, so such messages go uncompressed (RFC 7692 §6 leaves the
+   * choice per message to the sender).
+   */
+  get canCompress(): boolean {
+    return this.params.clientMaxWindowBits > 8;
+  }
+
   /** Inflate one message (all its fragments' payload, concatenated). */
   decompress(data: Uint8Array, callback: InflateCallback): void {
     const inflate = (this.#inflate ??= this.#createInflate());
@@ -66,7 +75,9 @@ export class PerMessageDeflate {
   }
 
   #createInflate(): zlib.InflateRaw {
-    const inflate = zlib.createInflateRaw({ windowBits: this.params.serverMaxWindowBits });
+    // zlib cannot deflate with a 256-byte window and silently uses 512 (Node and zlib do this):
+    // a peer that agreed to 8 may send 9-bit distances, which a 9-bit window accepts.
+    const inflate = zlib.createInflateRaw({ windowBits: Math.max(9, this.params.serverMaxWindowBits) });
     inflate.on("data", this.#onInflateData);
     inflate.on("error", this.#onInflateError);
     return inflate;

@@ -40,7 +40,7 @@ export class Sender {
 
   constructor(socket: net.Socket, deflate: PerMessageDeflate | undefined, threshold: number, owner: SenderOwner) {
     this.#socket = socket;
-    this.#deflate = deflate;
+    this.#deflate = deflate?.canCompress === true ? deflate : undefined;
     this.#threshold = threshold;
     this.#owner = owner;
   }
