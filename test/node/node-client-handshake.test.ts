@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
 import { WebSocket, type HandshakeStatusError } from "../../src/node-client.js";
-import { acceptFor, closed, next, rawServer, wsServer } from "./node-client-helpers.js";
+import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
 
 test("401, 403 and 429 surface as error (ERR_HANDSHAKE_STATUS with status, headers, Retry-After) then close 1006", async () => {
   for (const [status, text, headers] of [
@@ -53,6 +53,23 @@ test("a subprotocol we did not offer fails the handshake (none offered, or anoth
     assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE");
     assert.match(String(event.error), /chat/);
   }
+  await peer.close();
+});
+
+test("frames in the same TCP segment as the 101 response are delivered after open", async () => {
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n` +
+      serverFrame(0x1, "first").toString("latin1") +
+      serverFrame(0x1, "second").toString("latin1"),
+  });
+  const ws = new WebSocket(peer.url);
+  const order: string[] = [];
+  ws.onopen = () => order.push("open");
+  const got = messages(ws, 2);
+  assert.deepEqual(await got, ["first", "second"]);
+  assert.deepEqual(order, ["open"]);
+  ws.close();
   await peer.close();
 });
 
