@@ -37,7 +37,10 @@ function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boole
 /** Frame of `payload` (a masked copy; `payload` itself is untouched). */
 export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): Buffer {
   const length = payload.length;
-  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  // A 14-byte header would leave a large payload 2 bytes off 8-byte alignment: start the frame 2
+  // bytes into its buffer so the payload is aligned like the caller's bytes usually are, which
+  // lets masking work in whole words.
+  const frame = length < 65536 ? Buffer.allocUnsafe(headerLength(length) + length) : Buffer.allocUnsafe(length + 16).subarray(2);
   const offset = writeHeader(frame, opcode, length, rsv1);
   if (length > 0) maskWithKeyAt(payload, frame, offset - 4, frame, offset);
   return frame;
