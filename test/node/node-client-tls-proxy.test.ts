@@ -6,7 +6,7 @@ import net from "node:net";
 import https from "node:https";
 import process from "node:process";
 import { Buffer } from "node:buffer";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { WebSocketServer } from "ws";
 import { WebSocket } from "../../src/node-client.js";
 import { isNoProxy, selectProxy } from "../../src/adapters/node/proxy.js";
@@ -180,6 +180,47 @@ test("environment: HTTP_PROXY / HTTPS_PROXY are used, NO_PROXY and proxy: false 
   }
   await proxy.close();
   await peer.close();
+});
+
+/** A port that was free a moment ago (tinyproxy cannot listen on port 0 and report it). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test("a real proxy: Debian's tinyproxy tunnels ws:// and wss:// (its log shows the CONNECTs)", async () => {
+  const peer = await wsServer();
+  const port = await freePort();
+  const config = `Port ${port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\nLogLevel Info\n`;
+  // The config goes through a pipe (bash process substitution): no temporary file. `exec` makes
+  // the child's pid tinyproxy's own, so kill() stops it.
+  const proxy = spawn("/bin/bash", ["-c", 'exec /usr/bin/tinyproxy -d -c <(printf "%s" "$0")', config], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const listening = new Promise<void>((resolve, reject) => {
+    const onOutput = (chunk: Buffer): void => {
+      log += chunk.toString();
+      if (log.includes("Accepting connections")) resolve();
+    };
+    proxy.stdout!.on("data", onOutput);
+    proxy.stderr!.on("data", onOutput);
+    proxy.once("exit", (code) => reject(new Error(`tinyproxy exited with ${code}: ${log}`)));
+  });
+  const exited = new Promise<void>((resolve) => proxy.once("exit", () => resolve()));
+  try {
+    await listening;
+    const url = `http://127.0.0.1:${port}`;
+    await echoOnce(new WebSocket(peer.url, undefined, { proxy: url }), "via tinyproxy");
+    await echoOnce(new WebSocket(tlsUrl, undefined, { proxy: url, tls: { ca: cert } }), "tls via tinyproxy");
+    assert.match(log, new RegExp(`CONNECT 127\\.0\\.0\\.1:${peer.port}`));
+    assert.match(log, new RegExp(`CONNECT 127\\.0\\.0\\.1:${new URL(tlsUrl).port}`));
+  } finally {
+    proxy.kill();
+    await exited;
+    await peer.close();
+  }
 });
 
 test("NO_PROXY matching follows curl: *, exact hosts, domain suffixes, ports", () => {
