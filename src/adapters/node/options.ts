@@ -8,29 +8,29 @@ import { createError } from "../../errors.js";
 export interface TlsOptions {
   /** Trusted CA certificates (PEM) instead of the runtime's default roots. @example { ca: readFileSync("ca.pem") } */
   ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
-  /** Client certificate chain (PEM) for mutual TLS. */
+  /** Client certificate chain (PEM) for mutual TLS. @example { cert: readFileSync("client.pem"), key: readFileSync("client.key") } */
   cert?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
-  /** Private key (PEM) of `cert`. */
+  /** Private key (PEM) of `cert`. @example { key: readFileSync("client.key") } */
   key?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
-  /** SNI server name and the name the certificate must match. @default the URL's host name */
+  /** SNI server name and the name the certificate must match. @default the URL's host name @example { servername: "api.example.com" } */
   servername?: string;
-  /** `false` accepts any certificate: for tests only. @default true */
+  /** `false` accepts any certificate: for tests only. @default true @example { rejectUnauthorized: false } */
   rejectUnauthorized?: boolean;
 }
 
 /** permessage-deflate (RFC 7692) parameters. */
 export interface PerMessageDeflateOptions {
-  /** Window bits the client may use (8-15); `true` offers the parameter without a value. @default true */
+  /** Window bits the client may use (8-15); `true` offers the parameter without a value. @default true @example { clientMaxWindowBits: 10 } */
   clientMaxWindowBits?: number | true;
-  /** Window bits requested from the server (8-15). @default 15 (parameter not sent) */
+  /** Window bits requested from the server (8-15). @default 15 (parameter not sent) @example { serverMaxWindowBits: 10 } */
   serverMaxWindowBits?: number;
-  /** Reset the compressor after every message we send. @default false */
+  /** Reset the compressor after every message we send. @default false @example { clientNoContextTakeover: true } */
   clientNoContextTakeover?: boolean;
-  /** Ask the server to reset its compressor after every message. @default false */
+  /** Ask the server to reset its compressor after every message. @default false @example { serverNoContextTakeover: true } */
   serverNoContextTakeover?: boolean;
-  /** Largest inflated message in bytes; beyond it the connection closes with 1009. @default maxPayload */
+  /** Largest inflated message in bytes; beyond it the connection closes with 1009. @default maxPayload @example { maxInflatedSize: 1 << 20 } */
   maxInflatedSize?: number;
-  /** Messages smaller than this many bytes are sent uncompressed. @default 1024 */
+  /** Messages smaller than this many bytes are sent uncompressed. @default 1024 @example { threshold: 256 } */
   threshold?: number;
 }
 
@@ -39,7 +39,7 @@ export interface NodeWebSocketOptions {
   headers?: Record<string, string>;
   /** `Origin` header, for servers that check it. @example { origin: "https://app.example" } */
   origin?: string;
-  /** TLS settings for `wss://`. */
+  /** TLS settings for `wss://`. @example { tls: { ca: readFileSync("ca.pem") } } */
   tls?: TlsOptions;
   /**
    * HTTP CONNECT proxy URL, or `false` for a direct connection.
@@ -47,18 +47,19 @@ export interface NodeWebSocketOptions {
    * @example { proxy: "http://user:pass@proxy.local:3128" }
    */
   proxy?: string | URL | false;
-  /** TCP + proxy + TLS + upgrade must finish within this many ms. @default 30000 */
+  /** TCP + proxy + TLS + upgrade must finish within this many ms. @default 30000 @example { handshakeTimeout: 5000 } */
   handshakeTimeout?: number;
-  /** Largest message accepted, in bytes; larger closes with 1009. @default 104857600 (100 MiB) */
+  /** Largest message accepted, in bytes; larger closes with 1009. @default 104857600 (100 MiB) @example { maxPayload: 1 << 20 } */
   maxPayload?: number;
   /**
    * Follow this many HTTP redirects during the handshake; credentials and authorization headers
    * are never sent to another origin. @default false
+   * @example { followRedirects: 3 }
    */
   followRedirects?: false | number;
   /** Offer permessage-deflate (RFC 7692). @default false @example { perMessageDeflate: { serverNoContextTakeover: true } } */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Wait this long for the server's close frame and TCP close after we send ours. @default 10000 */
+  /** Wait this long for the server's close frame and TCP close after we send ours. @default 10000 @example { closeTimeout: 2000 } */
   closeTimeout?: number;
 }
 
