@@ -6,3 +6,4 @@ export { WebSocket, type WebSocketEventMap } from "./adapters/node/web-socket.js
 export { CloseEvent, ErrorEvent, PongEvent, type CloseEventInit } from "./adapters/node/events.js";
 export type { NodeWebSocketOptions, PerMessageDeflateOptions, TlsOptions } from "./adapters/node/options.js";
 export { parseRetryAfter, type HandshakeStatusError } from "./adapters/node/errors.js";
+export { isHandshakeStatusError } from "./protocol/handshake.js";

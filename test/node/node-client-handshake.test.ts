@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import { WebSocket, type HandshakeStatusError } from "../../src/node-client.js";
+import { WebSocket, isHandshakeStatusError, type HandshakeStatusError } from "../../src/node-client.js";
 import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
 
 test("401, 403 and 429 surface as error (ERR_HANDSHAKE_STATUS with status, headers, Retry-After) then close 1006", async () => {
@@ -23,6 +23,7 @@ test("401, 403 and 429 surface as error (ERR_HANDSHAKE_STATUS with status, heade
     assert.deepEqual(order, ["error", "close"]);
     assert.equal(event.code, 1006);
     assert.equal(event.wasClean, false);
+    assert.ok(isHandshakeStatusError(event.error));
     const error = event.error as HandshakeStatusError;
     assert.equal(error.code, "ERR_HANDSHAKE_STATUS");
     assert.equal(error.status, status);
