@@ -132,7 +132,9 @@ export class Connection implements FrameHandler {
     socket.on("close", socketOnClose);
     socket.on("error", socketOnError);
     if (rest.length > 0) this.#decoder.push(rest);
-    if (!this.#finished) this.#updateFlow();
+    // A socket that already emitted 'close' will not emit it again.
+    if (socket.closed) this.onSocketClose();
+    else if (!this.#finished) this.#updateFlow();
   }
 
   /** close() by the application: RFC 6455 §7.1.2, start the closing handshake. */
