@@ -311,3 +311,19 @@ test("large fragments kept as views of earlier socket chunks stay intact (retain
   await next(ws, "close");
   await peer.close();
 });
+
+test("terminate() drops a connection at once: close 1006 without waiting for a close handshake", async () => {
+  const peer = await rawServer({ onUpgrade: () => {} });
+  const ws = new WebSocket(peer.url, undefined, { closeTimeout: 60_000 });
+  await next(ws, "open");
+  const done = closed(ws);
+  ws.terminate();
+  const event = await done;
+  assert.deepEqual([event.code, event.wasClean], [1006, false]);
+  assert.equal(ws.readyState, WebSocket.CLOSED);
+  const early = new WebSocket(peer.url);
+  const earlyDone = closed(early);
+  early.terminate();
+  assert.equal((await earlyDone).code, 1006);
+  await peer.close();
+});

@@ -144,6 +144,11 @@ export class Connection implements FrameHandler {
     this.#sendClose(encodeClosePayload(code === undefined && reason ? 1000 : code, reason));
   }
 
+  /** Drop the TCP connection now, without a closing handshake (close event 1006). */
+  terminate(): void {
+    this.#socket.destroy();
+  }
+
   ping(payload: Uint8Array): void {
     if (this.#closeSent || this.#finished) return;
     this.#sender.sendControl(PING, payload);

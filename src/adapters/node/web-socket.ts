@@ -251,6 +251,21 @@ export class WebSocket extends EventTarget {
     this.#connection?.close(code, reason);
   }
 
+  /**
+   * Drop the connection at once, without the closing handshake (as ws's `terminate()`): for a
+   * connection known to be dead, where close() would wait closeTimeout for an answer. The close
+   * event follows with 1006.
+   */
+  terminate(): void {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (this.#connection === undefined) {
+      if (state === CONNECTING) this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${this.#href} was terminated before the connection was established`));
+      return;
+    }
+    this.#connection.terminate();
+  }
+
   /** Send a ping (RFC 6455 §5.5.2) with at most 125 bytes of data; the answer is a `pong` event. */
   ping(data?: string | ArrayBufferLike | ArrayBufferView): void {
     if (this.#readyState === CONNECTING) throw invalidStateError("ping() while CONNECTING: wait for the open event");
