@@ -328,7 +328,13 @@ export class Connection implements FrameHandler {
   }
 
   onData(chunk: Buffer): void {
-    this.#decoder.push(chunk);
+    const sender = this.#sender;
+    sender.beginBatch();
+    try {
+      this.#decoder.push(chunk);
+    } finally {
+      sender.endBatch();
+    }
   }
 
   onSocketClose(): void {

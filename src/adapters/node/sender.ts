@@ -5,7 +5,6 @@
  */
 import type net from "node:net";
 import { Buffer } from "node:buffer";
-import process from "node:process";
 import { createError, type ResilientError } from "../../errors.js";
 import { buildFrame, buildTextFrame } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
@@ -13,6 +12,12 @@ import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
 const TEXT = 0x1;
 const BINARY = 0x2;
 const CLOSE = 0x8;
+
+// Batching states (see beginBatch).
+const BATCH_OFF = 0;
+const BATCH_OPEN = 1;
+const BATCH_WROTE = 2;
+const BATCH_CORKED = 3;
 
 interface Job {
   opcode: number;
@@ -35,7 +40,7 @@ export class Sender {
   #queuedBytes = 0;
   #busy = false;
   #closed = false;
-  #corked = false;
+  #batch = BATCH_OFF;
   #compressed: DeflateCallback | undefined;
 
   constructor(socket: net.Socket, deflate: PerMessageDeflate | undefined, threshold: number, owner: SenderOwner) {
@@ -89,23 +94,29 @@ export class Sender {
   }
 
   /**
-   * Frames written in the same tick leave in one writev: the socket is corked on the first write
-   * and uncorked on the next tick. Replies to a burst of messages (one TCP read) then cost one
-   * system call instead of one each.
+   * Sends made while the connection handles one socket read (replies from message listeners) are
+   * batched: the first frame goes out at once, later ones are corked and leave together in one
+   * writev when the read is done. A burst of replies then costs two system calls instead of one
+   * each, and a lone reply costs nothing extra.
    */
-  #write(frame: Uint8Array): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(uncork, this);
-    }
-    this.#socket.write(frame);
+  beginBatch(): void {
+    this.#batch = BATCH_OPEN;
   }
 
-  /** End of the tick: let the corked frames go. */
-  flush(): void {
-    this.#corked = false;
-    this.#socket.uncork();
+  endBatch(): void {
+    if (this.#batch === BATCH_CORKED) this.#socket.uncork();
+    this.#batch = BATCH_OFF;
+  }
+
+  #write(frame: Uint8Array): void {
+    const batch = this.#batch;
+    if (batch === BATCH_WROTE) {
+      this.#batch = BATCH_CORKED;
+      this.#socket.cork();
+    } else if (batch === BATCH_OPEN) {
+      this.#batch = BATCH_WROTE;
+    }
+    this.#socket.write(frame);
   }
 
   /** Drop everything still queued (the connection is gone). */
@@ -169,8 +180,4 @@ export class Sender {
     this.#writeJob(job, buildFrame(job.opcode, payload, true));
     this.#pump();
   }
-}
-
-function uncork(sender: Sender): void {
-  sender.flush();
 }
