@@ -327,3 +327,26 @@ test("terminate() drops a connection at once: close 1006 without waiting for a c
   assert.equal((await earlyDone).code, 1006);
   await peer.close();
 });
+
+test("replies sent from message listeners during one socket read arrive complete and in order (batched writes)", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  const server = await connected;
+  ws.onmessage = (event) => ws.send(`re:${String(event.data)}`);
+  const received: string[] = [];
+  const all = new Promise<void>((resolve) =>
+    server.on("message", (data) => {
+      received.push(data.toString());
+      if (received.length === 200) resolve();
+    }),
+  );
+  // One socket write from the server: the client reads many messages per 'data' event.
+  const raw = (server as unknown as { _socket: { write(data: Buffer): void } })._socket;
+  raw.write(Buffer.concat(Array.from({ length: 200 }, (_, i) => Buffer.concat([Buffer.from([0x81, String(i).length]), Buffer.from(String(i))]))));
+  await all;
+  assert.deepEqual(received, Array.from({ length: 200 }, (_, i) => `re:${i}`));
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
