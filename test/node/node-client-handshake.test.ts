@@ -110,6 +110,11 @@ test("custom headers, origin and Basic auth from URL credentials reach the serve
   await peer.close();
 });
 
+test("invalid header names or values throw at construction (no header injection)", () => {
+  assert.throws(() => new WebSocket("ws://127.0.0.1:1/", undefined, { headers: { "bad name": "x" } }), { code: "ERR_INVALID_ARGUMENT" });
+  assert.throws(() => new WebSocket("ws://127.0.0.1:1/", undefined, { headers: { "x-ok": "a\r\nInjected: yes" } }), { code: "ERR_INVALID_ARGUMENT" });
+});
+
 test("handshakeTimeout: a server that never answers fails with ERR_HANDSHAKE_TIMEOUT, close 1006", async () => {
   const peer = await rawServer({ respond: () => undefined });
   const started = Date.now();
