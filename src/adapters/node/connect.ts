@@ -21,6 +21,23 @@ function connectionError(url: URL, error: Error): Error {
   return createError("ERR_CONNECTION", `cannot connect to ${url.host}: ${error.message}`, undefined, error);
 }
 
+/** Resolves with `socket` on `ready`; on an earlier error destroys it and rejects. */
+function settled(socket: net.Socket, ready: "connect" | "secureConnect", url: URL): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      socket.off(ready, onReady);
+      socket.destroy();
+      reject(connectionError(url, error));
+    };
+    const onReady = (): void => {
+      socket.off("error", onError);
+      resolve(socket);
+    };
+    socket.once("error", onError);
+    socket.once(ready, onReady);
+  });
+}
+
 function secure(url: URL, options: NormalizedOptions, socket: net.Socket | undefined, track: (s: net.Socket) => void): Promise<net.Socket> {
   const host = hostOf(url);
   const t = options.tls;
@@ -37,37 +54,13 @@ function secure(url: URL, options: NormalizedOptions, socket: net.Socket | undef
     ALPNProtocols: ["http/1.1"],
   });
   track(tlsSocket);
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
-      tlsSocket.off("secureConnect", onSecure);
-      tlsSocket.destroy();
-      reject(connectionError(url, error));
-    };
-    const onSecure = (): void => {
-      tlsSocket.off("error", onError);
-      resolve(tlsSocket);
-    };
-    tlsSocket.once("error", onError);
-    tlsSocket.once("secureConnect", onSecure);
-  });
+  return settled(tlsSocket, "secureConnect", url);
 }
 
 function plain(url: URL, track: (s: net.Socket) => void): Promise<net.Socket> {
   const socket = net.connect({ host: hostOf(url), port: portOf(url) });
   track(socket);
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
-      socket.off("connect", onConnect);
-      socket.destroy();
-      reject(connectionError(url, error));
-    };
-    const onConnect = (): void => {
-      socket.off("error", onError);
-      resolve(socket);
-    };
-    socket.once("error", onError);
-    socket.once("connect", onConnect);
-  });
+  return settled(socket, "connect", url);
 }
 
 /** `track` gets every socket as soon as it exists so a handshake timeout can destroy it. */

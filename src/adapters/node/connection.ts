@@ -8,14 +8,11 @@ import { createError, type ResilientError } from "../../errors.js";
 import { encodeClosePayload } from "../../protocol/encoder.js";
 import { FrameDecoder } from "../../protocol/decoder.js";
 import { DEFAULT_MAX_FRAGMENTS } from "../../protocol/constants.js";
-import type { FrameHandler } from "../../protocol/types.js";
+import { Opcode, type FrameHandler } from "../../protocol/types.js";
 import { CloseEvent, ErrorEvent, PongEvent } from "./events.js";
 import type { InflateCallback, PerMessageDeflate } from "./deflate.js";
 import { Sender } from "./sender.js";
 
-const PING = 0x9;
-const PONG = 0xa;
-const CLOSE = 0x8;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
@@ -151,7 +148,7 @@ export class Connection implements FrameHandler {
 
   ping(payload: Uint8Array): void {
     if (this.#closeSent || this.#finished) return;
-    this.#sender.sendControl(PING, payload);
+    this.#sender.sendControl(Opcode.Ping, payload);
   }
 
   // FrameHandler: called by the decoder, synchronously inside push().
@@ -172,7 +169,7 @@ export class Connection implements FrameHandler {
     if (this.#closeSent || this.#failure !== undefined) return;
     // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
     if (!this.#waitingDrain && this.#socket.writableLength < PONG_HIGH_WATER) {
-      this.#sender.sendControl(PONG, data);
+      this.#sender.sendControl(Opcode.Pong, data);
       return;
     }
     this.#pendingPong = Buffer.from(data);
@@ -245,7 +242,7 @@ export class Connection implements FrameHandler {
     if (!this.#tcpClosed) this.#socket.resume();
     if (!this.#closeSent && error.closeCode !== undefined) {
       this.#closeSent = true;
-      this.#sender.sendControl(CLOSE, encodeClosePayload(error.closeCode));
+      this.#sender.sendControl(Opcode.Close, encodeClosePayload(error.closeCode));
     }
     this.#readyState = CLOSING;
     this.#owner.dispatchEvent(new ErrorEvent("error", error));
@@ -323,7 +320,7 @@ export class Connection implements FrameHandler {
     this.#waitingDrain = false;
     const pong = this.#pendingPong;
     this.#pendingPong = undefined;
-    if (pong !== undefined && !this.#closeSent && !this.#finished) this.#sender.sendControl(PONG, pong);
+    if (pong !== undefined && !this.#closeSent && !this.#finished) this.#sender.sendControl(Opcode.Pong, pong);
     this.#updateFlow();
   }
 
