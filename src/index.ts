@@ -9,3 +9,7 @@ export type { DropReason, Overflow } from "./reliability/outbox.js";
 export type { CloseEventLike, SendData, TransportConstructor, TransportSocket } from "./adapters/transport.js";
 export { ResilientError, createError, isResilientError, type ErrorCode } from "./errors.js";
 export * from "./client/codecs.js";
+export * from "./client/schema.js";
+export { route, type RouteOptions, type TagOf, type Tagged } from "./client/route.js";
+export { messages, type MessageStream, type MessagesOptions, type MessagesOverflow } from "./client/messages.js";
+export { correlate, type RequestClock, type RequestId, type RequestOptions, type Requester, type RequestsOptions } from "./client/request.js";

@@ -2,7 +2,7 @@
  * A small STOMP client over ResilientWebSocket, showing the typed features together:
  * - subprotocol negotiation: offers v12.stomp, v11.stomp, v10.stomp with one codec each (`codecs`)
  *   and `requireProtocol`, so a server that is not a STOMP endpoint fails for good;
- * - typed routing by the `command` field (`route("MESSAGE", …, { field: "command" })`);
+ * - typed routing by the `command` field (`route(ws, "MESSAGE", …, { field: "command" })`);
  * - request/response: STOMP receipts are the correlation id (`receipt` out, `receipt-id` back), so
  *   `publish` and `subscribe` resolve when the broker confirmed them, and time out otherwise;
  * - reconnects: each new connection sends CONNECT and re-subscribes; unconfirmed frames are re-sent.
@@ -11,13 +11,13 @@
  * wait in the WebSocket queue (which flushes before `open` listeners run): it sends only once the
  * broker answered CONNECTED, and otherwise waits for that.
  */
-import { ResilientWebSocket } from "../../src/index.js";
+import { ResilientWebSocket, correlate, route, type Requester } from "../../src/index.js";
 import type { ResilientOptions } from "../../src/client/options.js";
 import type { RequestOptions } from "../../src/client/request.js";
 import { STOMP_SUBPROTOCOLS, stompCodecs, type ClientFrame, type ServerFrame, type StompFrame } from "./codec.js";
 
 export interface StompClientOptions
-  extends Omit<ResilientOptions<ServerFrame, ClientFrame>, "protocols" | "codec" | "codecs" | "requests" | "requireProtocol"> {
+  extends Omit<ResilientOptions<ServerFrame, ClientFrame>, "protocols" | "codec" | "codecs" | "requireProtocol"> {
   login?: string;
   passcode?: string;
   /** The STOMP `host` header (RabbitMQ: the virtual host). @default "/" */
@@ -38,6 +38,8 @@ export class StompClient {
   session: StompFrame<"CONNECTED"> | undefined;
   /** `active` once the broker confirmed it: only those are renewed on a new connection (a pending
    * SUBSCRIBE is re-sent by request() itself; sending both would reuse its id, which brokers refuse). */
+  /** Request/response with STOMP receipts as the correlation ids. */
+  #rpc: Requester<ServerFrame, ClientFrame>;
   #subscriptions = new Map<string, { destination: string; handler: MessageHandler; active: boolean }>();
   #nextSubscription = 0;
   #waiting: Array<{ resolve(): void; reject(error: Error): void }> = [];
@@ -49,12 +51,12 @@ export class StompClient {
       protocols: protocols ?? [...STOMP_SUBPROTOCOLS],
       codecs: stompCodecs(),
       requireProtocol: true,
-      requests: {
-        setId: (frame, id) => ({ ...frame, headers: { ...frame.headers, receipt: String(id) } }),
-        // An ERROR caused by a frame with a receipt carries its receipt-id: it answers that request.
-        getId: (frame) => (frame.command === "RECEIPT" || frame.command === "ERROR" ? frame.headers["receipt-id"] : undefined),
-        timeout: receiptTimeout,
-      },
+    });
+    this.#rpc = correlate(this.ws, {
+      setId: (frame, id) => ({ ...frame, headers: { ...frame.headers, receipt: String(id) } }),
+      // An ERROR caused by a frame with a receipt carries its receipt-id: it answers that request.
+      getId: (frame) => (frame.command === "RECEIPT" || frame.command === "ERROR" ? frame.headers["receipt-id"] : undefined),
+      timeout: receiptTimeout,
     });
     this.ws.on("open", () => {
       // "v12.stomp" → "1.2": CONNECT asks for exactly the negotiated version.
@@ -69,15 +71,15 @@ export class StompClient {
       if (from === "open") this.session = undefined;
       if (to === "closed") for (const w of this.#waiting.splice(0)) w.reject(new Error("STOMP client closed"));
     });
-    this.ws.route("CONNECTED", (frame) => {
+    route(this.ws, "CONNECTED", (frame) => {
       this.session = frame;
       for (const [id, { destination, active }] of this.#subscriptions) {
         if (active) this.ws.send({ command: "SUBSCRIBE", headers: { id, destination }, body: "" });
       }
       for (const w of this.#waiting.splice(0)) w.resolve();
     }, { field: "command" });
-    this.ws.route("ERROR", (frame) => onError?.(frame), { field: "command" });
-    this.ws.route("MESSAGE", (frame) => this.#subscriptions.get(frame.headers.subscription ?? "")?.handler(frame), {
+    route(this.ws, "ERROR", (frame) => onError?.(frame), { field: "command" });
+    route(this.ws, "MESSAGE", (frame) => this.#subscriptions.get(frame.headers.subscription ?? "")?.handler(frame), {
       field: "command",
     });
   }
@@ -119,7 +121,7 @@ export class StompClient {
    */
   async disconnect(): Promise<void> {
     if (this.session) {
-      const receipt = this.ws.request({ command: "DISCONNECT", headers: {}, body: "" }, { timeout: 2_000, resend: false });
+      const receipt = this.#rpc.request({ command: "DISCONNECT", headers: {}, body: "" }, { timeout: 2_000, resend: false });
       const left = new Promise<void>((resolve) => {
         const off: () => void = this.ws.on("statechange", ({ from }) => {
           if (from === "open") off(), resolve();
@@ -132,7 +134,7 @@ export class StompClient {
 
   async #confirm(frame: ClientFrame, options?: RequestOptions): Promise<StompFrame<"RECEIPT">> {
     await this.connected();
-    const reply = await this.ws.request(frame, options);
+    const reply = await this.#rpc.request(frame, options);
     if (reply.command === "ERROR") {
       throw new Error(`STOMP ERROR for ${frame.command}: ${reply.headers.message ?? ""} ${reply.body}`.trim());
     }

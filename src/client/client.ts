@@ -13,9 +13,6 @@ import { outbox, sizeOf, utf8Length, type Outbox } from "../reliability/outbox.j
 import { nextAttempt } from "../reliability/reconnect.js";
 import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./close-codes.js";
 import type { Codec } from "./codec.js";
-import { clientMessages, type MessageStream, type MessagesOptions } from "./messages.js";
-import { attachRequests, type RequestOptions, type Requests } from "./request.js";
-import { routeListener, type RouteOptions, type TagOf, type Tagged } from "./route.js";
 import { event, type ResilientCloseEvent, type ResilientErrorEvent, type ResilientEventMap, type ResilientMessageEvent } from "./events.js";
 import { normalize, type EnvironmentTarget, type Normalized, type Provider, type ResilientOptions, type UrlProvider, type WebSocketClass } from "./options.js";
 import { S, canMove, readyStates, stateNames, type State } from "./state.js";
@@ -42,6 +39,14 @@ export interface Stats {
   /** Round-trip time of the last answered keepalive probe, in ms. */
   lastRtt: number | undefined;
 }
+
+/** Sees each decoded message before it is dispatched; true consumes it. */
+export type Interceptor<In> = (message: In) => boolean;
+/**
+ * Key of the client's one receive hook, for request/response (`correlate()`): a symbol, so it is
+ * neither a name users can collide with nor code the core carries beyond one optional call.
+ */
+export const INTERCEPT: unique symbol = Symbol();
 
 type Socket = TransportSocket & { terminate?(): void };
 type Handler<E> = ((event: E) => unknown) | null;
@@ -72,6 +77,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   onclose: Handler<ResilientCloseEvent> = null;
   onerror: Handler<ResilientErrorEvent> = null;
 
+  declare [INTERCEPT]?: Interceptor<In>;
   #o: Normalized<In, Out>;
   #WS: TransportConstructor;
   #url: UrlProvider;
@@ -83,7 +89,6 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #s?: Socket;
   #offered: string[] = [];
   #codec?: Codec<In, Out>;
-  #rq?: Requests<In, Out>;
   #q: Outbox<Out, SendData>;
   #timer: unknown;
   #ka?: Keepalive;
@@ -212,36 +217,6 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
 
 
-  /**
-   * Sends `message` with a fresh correlation id (see the `requests` option) and resolves with the
-   * reply carrying it; that reply is not also a `message`. Re-sent after a reconnect unless
-   * `resend: false`. Rejects with ResilientErrors: ERR_REQUEST_TIMEOUT, ERR_ABORTED, ERR_CONNECTION
-   * (connection lost with `resend: false`), ERR_QUEUE_FULL, ERR_CLOSED.
-   */
-  request<R extends In = In>(message: Out, options?: RequestOptions): Promise<R> {
-    const o = this.#o;
-    if (!o.requests) return Promise.reject(createError("ERR_INVALID_ARGUMENT", "request() needs the requests option (setId, getId)"));
-    return (this.#rq ??= attachRequests(this, o.requests, o.clock)).request<R>(message, options);
-  }
-
-  /** Received messages as an async iterator with a bounded buffer; ends when the client closes for good. */
-  messages(options?: MessagesOptions<In>): MessageStream<In> {
-    return clientMessages(this, options);
-  }
-
-  /**
-   * Calls `handler` with the messages whose `field` (default "type") equals `tag`, typed as that
-   * member of the union; returns the unsubscribe function. Separate from events: route("open")
-   * gets messages tagged "open", never the open event.
-   */
-  route<T extends TagOf<In, F>, F extends PropertyKey = "type">(
-    tag: T,
-    handler: (message: Tagged<In, F, T>) => unknown,
-    options?: RouteOptions<F>,
-  ): () => void {
-    return this.on("message", routeListener<In, T, F>(options?.field ?? ("type" as F), tag, handler));
-  }
-
   async #go() {
     const n = ++this.#n;
     const o = this.#o;
@@ -325,8 +300,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       } catch (error) {
         return this.#emit("decodeerror", { data, error });
       }
-    // A reply to request() is consumed here: it is not also a message.
-    if (this.#rq?.match(data as In)) return;
+    // A reply taken by correlate() (request/response) is not also a message.
+    if (this[INTERCEPT]?.(data as In)) return;
     this.dispatchEvent(new MessageEvent("message", { data }));
   }
 

@@ -1,10 +1,11 @@
 /**
- * `for await (const msg of ws.messages())`: an async iterator over received messages with a
+ * `for await (const msg of messages(ws))`: an async iterator over received messages with a
  * bounded buffer between the socket (which cannot wait) and a consumer that may be slower. It
  * subscribes when created, so nothing is missed between `messages()` and the first `next()`.
  * Closures rather than a class: local names minify, `#private` names do not.
  */
 import { createError } from "../errors.js";
+import type { ResilientWebSocket } from "./client.js";
 
 export type MessagesOverflow = "drop-oldest" | "drop-newest" | "error";
 
@@ -21,7 +22,7 @@ export interface MessagesOptions<In> {
    * message, "drop-newest" the arriving one (both call `ondrop` and count in `dropped`); "error"
    * stops listening and, after the buffered messages, throws a ResilientError ERR_QUEUE_FULL.
    * @default "drop-oldest"
-   * @example ws.messages({ bufferSize: 100, overflow: "error" })
+   * @example messages(ws, { bufferSize: 100, overflow: "error" })
    */
   overflow?: MessagesOverflow;
   /** Called with each message discarded by the overflow policy. */
@@ -126,14 +127,14 @@ export function createMessageStream<In>(subscribe: MessageSubscribe<In>, options
   return stream;
 }
 
-/** The client surface `clientMessages` needs (ResilientWebSocket has it). */
+/** The client surface `messages` needs (ResilientWebSocket has it). */
 export interface MessagesHost<In> {
   readonly readyState: number;
   addEventListener(type: string, listener: (event: Event & { data?: In; to?: string }) => void): void;
   removeEventListener(type: string, listener: (event: Event & { data?: In; to?: string }) => void): void;
 }
 
-/** A stream of a client's `message` events that ends when the client closes for good. */
+/** A stream of a host's `message` events that ends when it reaches the closed state. */
 export function clientMessages<In>(host: MessagesHost<In>, options?: MessagesOptions<In>): MessageStream<In> {
   return createMessageStream<In>((push, end) => {
     const onMessage = (e: Event & { data?: In }) => push(e.data as In);
@@ -146,4 +147,13 @@ export function clientMessages<In>(host: MessagesHost<In>, options?: MessagesOpt
       host.removeEventListener("statechange", onState);
     };
   }, options);
+}
+
+/**
+ * Received messages of `ws` as an async iterator with a bounded buffer; ends when the client closes
+ * for good. Subscribes at once, so nothing is missed before the first `next()`.
+ * @example for await (const msg of messages(ws, { signal })) handle(msg);
+ */
+export function messages<In, Out>(ws: ResilientWebSocket<In, Out>, options?: MessagesOptions<In>): MessageStream<In> {
+  return clientMessages<In>(ws as unknown as MessagesHost<In>, options);
 }

@@ -2,7 +2,6 @@ import type { CloseEventLike, SendData } from "../adapters/transport.js";
 import type { Clock } from "../reliability/clock.js";
 import type { Overflow } from "../reliability/outbox.js";
 import type { Codec } from "./codec.js";
-import type { RequestsOptions } from "./request.js";
 
 /**
  * Any W3C-compatible WebSocket class (the runtime's, ws, undici, mock-socket, sockjs-client, the
@@ -160,12 +159,6 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
    * @example { protocols: ["v10.stomp", "v11.stomp"], requireProtocol: true }
    */
   requireProtocol?: boolean;
-  /**
-   * How `request()` correlates replies: where the id goes in an outgoing message, how to read it
-   * from a received one, plus the default timeout and resend policy.
-   * @example { requests: { setId: (msg, id) => ({ ...msg, id }), getId: (msg) => (msg.type === "reply" ? msg.id : undefined) } }
-   */
-  requests?: RequestsOptions<In, Out>;
   /**
    * Reconnect policy, or `false` to never reconnect (a plain WebSocket with the queue and events).
    * @default { minDelay: 500, maxDelay: 30000, factor: 2, jitter: "full", maxRetries: Infinity, resetAfter: 5000 }

@@ -1,11 +1,14 @@
 /**
  * Request/response over a message stream: the user says where the correlation id goes in an
  * outgoing message and how to read it from a reply; this part keeps the pending table, timeouts,
- * aborts, re-sending after a reconnect and the "matched once" rule. `attachRequests` wires it to a
- * client through its events; the client only offers each received message to `match` before
- * dispatching it. Closures rather than a class: local names minify, `#private` names do not.
+ * aborts, re-sending after a reconnect and the "matched once" rule. `correlate(ws, options)` wires
+ * it to a client through its events and the client's one receive hook (`INTERCEPT`), so a bundle
+ * that never calls it carries none of this code. Closures rather than a class: local names minify,
+ * `#private` names do not.
  */
 import { createError, isResilientError, type ResilientError } from "../errors.js";
+import { systemClock } from "../reliability/clock.js";
+import { INTERCEPT, type Interceptor, type ResilientWebSocket } from "./client.js";
 
 export type RequestId = string | number;
 
@@ -39,6 +42,11 @@ export interface RequestsOptions<In, Out> {
    * @default true
    */
   resend?: boolean;
+  /**
+   * Timers, for tests.
+   * @default setTimeout and clearTimeout of globalThis
+   */
+  clock?: RequestClock;
 }
 
 export interface RequestOptions {
@@ -56,10 +64,21 @@ export interface RequestClock {
   clearTimeout(handle: unknown): void;
 }
 
-export interface Requests<In, Out> {
+/** What `correlate()` returns: request/response over one client. */
+export interface Requester<In, Out> {
   /** Requests waiting for their reply. */
   readonly size: number;
+  /**
+   * Sends `message` with a fresh correlation id and resolves with the reply carrying it; that
+   * reply is not also a `message` event. Re-sent after a reconnect unless `resend: false`. Rejects
+   * with ResilientErrors: ERR_REQUEST_TIMEOUT, ERR_ABORTED, ERR_CONNECTION (connection lost with
+   * `resend: false`), ERR_QUEUE_FULL (dropped from the send queue), ERR_CLOSED.
+   */
   request<Reply extends In = In>(message: Out, options?: RequestOptions): Promise<Reply>;
+}
+
+/** The full table: `Requester` plus the notifications its owner feeds it. */
+export interface Requests<In, Out> extends Requester<In, Out> {
   /** Offer a received message: true when it answered a request (or was a late/duplicate reply). */
   match(message: In): boolean;
   /** A connection opened (after the queue flushed): re-send what went out on a lost connection. */
@@ -193,19 +212,24 @@ export function createRequests<In, Out>(
 }
 
 /** The client surface `attachRequests` needs (ResilientWebSocket has it). */
-export interface RequestHost<Out> {
+export interface RequestHost<In, Out> {
   readonly readyState: number;
   send(message: Out): unknown;
   addEventListener(type: string, listener: (event: Event) => void): void;
+  /** The client's receive hook: a received message it returns true for is not dispatched. */
+  [INTERCEPT]?: Interceptor<In>;
 }
 
 /**
  * Requests bound to a client: its `open` event re-sends (so a protocol handshake sent by an earlier
  * `open` listener goes first), leaving "open" is a disconnect, reaching "closed" is final, and a
- * `drop` of a request's message rejects it.
+ * `drop` of a request's message rejects it. Replies are taken in the client's receive hook, chained
+ * after any hook already there (several correlators on one client each see what the previous left).
  */
-export function attachRequests<In, Out>(host: RequestHost<Out>, o: RequestsOptions<In, Out>, clock: RequestClock): Requests<In, Out> {
+export function attachRequests<In, Out>(host: RequestHost<In, Out>, o: RequestsOptions<In, Out>, clock: RequestClock): Requests<In, Out> {
   const r = createRequests<In, Out>(o, (m) => host.send(m), clock, host.readyState == 1);
+  const previous = host[INTERCEPT];
+  host[INTERCEPT] = (message) => !!previous?.(message) || r.match(message);
   host.addEventListener("open", () => r.opened());
   host.addEventListener("drop", (e) => r.dropped((e as Event & { message: Out }).message, (e as Event & { reason: string }).reason));
   host.addEventListener("statechange", (e) => {
@@ -214,4 +238,15 @@ export function attachRequests<In, Out>(host: RequestHost<Out>, o: RequestsOptio
     if (to == "closed") r.closed();
   });
   return r;
+}
+
+/**
+ * Request/response for a client: where the correlation id goes in an outgoing message (`setId`),
+ * how to read it from a received one (`getId`), the default timeout and resend policy.
+ * @example
+ * const rpc = correlate(ws, { setId: (msg, id) => ({ ...msg, id }), getId: (msg) => (msg.type === "reply" ? msg.id : undefined) });
+ * const ack = await rpc.request({ type: "order", qty: 1 }, { timeout: 5_000 });
+ */
+export function correlate<In, Out>(ws: ResilientWebSocket<In, Out>, options: RequestsOptions<In, Out>): Requester<In, Out> {
+  return attachRequests<In, Out>(ws as unknown as RequestHost<In, Out>, options, options.clock ?? systemClock);
 }

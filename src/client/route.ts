@@ -1,5 +1,7 @@
+import type { ResilientWebSocket } from "./client.js";
+
 /**
- * Typed routing of a discriminated union by its tag field: `ws.route("quote", q => …)` receives only
+ * Typed routing of a discriminated union by its tag field: `route(ws, "quote", q => …)` receives only
  * the messages whose `type` is "quote", typed as that member of the union. Routing is its own
  * namespace over `message` events, so a tag spelled like an event ("open", "close") never reaches
  * event listeners and an event never reaches a route.
@@ -23,15 +25,15 @@ export interface RouteOptions<F extends PropertyKey> {
   /**
    * The field holding the tag.
    * @default "type"
-   * @example ws.route("quote", onQuote, { field: "kind" })
+   * @example route(ws, "quote", onQuote, { field: "kind" })
    */
   field?: F;
 }
 
 /**
- * A message listener that calls `handler` with the messages whose `field` equals `tag`. The client's
- * `route()` registers it with `on("message", …)`, so removal, ordering and error isolation are those
- * of ordinary listeners.
+ * A message listener that calls `handler` with the messages whose `field` equals `tag`. `route()`
+ * registers it with `on("message", …)`, so removal, ordering and error isolation are those of
+ * ordinary listeners.
  */
 export function routeListener<In, T, F extends PropertyKey>(
   field: F,
@@ -44,4 +46,21 @@ export function routeListener<In, T, F extends PropertyKey>(
       handler(data as Tagged<In, F, T>);
     }
   };
+}
+
+/**
+ * Calls `handler` with the messages of `ws` whose `field` (default "type") equals `tag`, typed as
+ * that member of the union; returns the unsubscribe function. Separate from events:
+ * `route(ws, "open", …)` gets messages tagged "open", never the open event.
+ * @example const off = route(ws, "quote", (q) => render(q.bid));
+ */
+// `& (string | number | boolean)` restates what TagOf yields so TypeScript keeps `tag` a literal
+// while `In` is still being inferred from `ws` (else it widens to string and nothing narrows).
+export function route<In, Out, T extends TagOf<In, F> & (string | number | boolean), F extends PropertyKey = "type">(
+  ws: ResilientWebSocket<In, Out>,
+  tag: T,
+  handler: (message: Tagged<In, F, T>) => unknown,
+  options?: RouteOptions<F>,
+): () => void {
+  return ws.on("message", routeListener<In, T, F>(options?.field ?? ("type" as F), tag, handler));
 }

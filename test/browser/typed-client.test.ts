@@ -1,6 +1,6 @@
 // Typed messages in Chromium (the browser's own WebSocket) against the runner's `ws` server, which
 // echoes and can push text (ws:send), drop connections (ws:drop) and stop answering (ws:mute).
-import { ResilientWebSocket, json } from "../../src/index.js";
+import { ResilientWebSocket, correlate, json, messages, route, type Requester } from "../../src/index.js";
 import { binary } from "../../src/client/codecs.js";
 import { deepEqual, equal, eventually, nextEvent, ok, server, uniquePath } from "./helpers.js";
 
@@ -10,6 +10,8 @@ type Req = { type: "req"; op: string; id?: number };
 type Msg = Quote | MarketOpen | Req;
 
 const clients: Array<{ close(): void }> = [];
+const requesters = new WeakMap<object, Requester<Msg, Msg>>();
+const rpc = (ws: object) => requesters.get(ws)!;
 afterEach(() => {
   for (const ws of clients.splice(0)) ws.close();
 });
@@ -18,13 +20,16 @@ function typed(url: string) {
   const ws = new ResilientWebSocket(url, {
     codec: json<Msg, Msg>(),
     reconnect: { minDelay: 10, maxDelay: 50 },
-    // The echo server sends a request back as it came: the echo is the reply.
-    requests: {
+  });
+  // The echo server sends a request back as it came: the echo is the reply.
+  requesters.set(
+    ws,
+    correlate(ws, {
       setId: (msg, id) => ({ ...msg, id: Number(id) }),
       getId: (msg) => (msg.type === "req" ? msg.id : undefined),
       timeout: 5_000,
-    },
-  });
+    }),
+  );
   clients.push(ws);
   return ws;
 }
@@ -37,8 +42,8 @@ describe("typed messages in Chromium", () => {
     const markets: string[] = [];
     let openEvents = 0;
     ws.on("open", () => openEvents++);
-    ws.route("quote", (q) => bids.push(q.bid));
-    ws.route("open", (m) => markets.push(m.market));
+    route(ws, "quote", (q) => bids.push(q.bid));
+    route(ws, "open", (m) => markets.push(m.market));
     await ws.opened();
     const last = nextEvent(ws, "message", 5_000, (e) => (e as MessageEvent<Msg>).data.type === "open");
     await server.send(path, JSON.stringify({ type: "quote", pair: "EURUSD", bid: 1.08 }));
@@ -68,9 +73,9 @@ describe("typed messages in Chromium", () => {
     const ws = typed(await server.url(uniquePath("request")));
     const messages: unknown[] = [];
     ws.on("message", (e) => messages.push(e.data));
-    const reply = await ws.request({ type: "req", op: "ping" });
+    const reply = await rpc(ws).request({ type: "req", op: "ping" });
     deepEqual(reply, { type: "req", op: "ping", id: 1 }, "reply");
-    await ws.request({ type: "req", op: "second" });
+    await rpc(ws).request({ type: "req", op: "second" });
     deepEqual(messages, [], "replies are consumed");
   });
 
@@ -79,7 +84,7 @@ describe("typed messages in Chromium", () => {
     const ws = typed(await server.url(path));
     await ws.opened();
     await server.mute(); // the server reads but no longer answers this connection
-    const pending = ws.request({ type: "req", op: "survive" });
+    const pending = rpc(ws).request({ type: "req", op: "survive" });
     await eventually(() => server.received(path), (log) => log.length === 1);
     await server.drop();
     const reply = await pending;
@@ -93,9 +98,9 @@ describe("typed messages in Chromium", () => {
     const ws = typed(await server.url(uniquePath("timeout")));
     await ws.opened();
     await server.mute();
-    const timedOut = await ws.request({ type: "req", op: "t" }, { timeout: 50 }).catch((e: { code?: string }) => e.code);
+    const timedOut = await rpc(ws).request({ type: "req", op: "t" }, { timeout: 50 }).catch((e: { code?: string }) => e.code);
     equal(timedOut, "ERR_REQUEST_TIMEOUT", "timeout");
-    const aborted = await ws.request({ type: "req", op: "a" }, { signal: AbortSignal.timeout(20) }).catch((e: { code?: string }) => e.code);
+    const aborted = await rpc(ws).request({ type: "req", op: "a" }, { signal: AbortSignal.timeout(20) }).catch((e: { code?: string }) => e.code);
     equal(aborted, "ERR_ABORTED", "abort");
   });
 
@@ -103,7 +108,7 @@ describe("typed messages in Chromium", () => {
     const path = uniquePath("iterate");
     const ws = typed(await server.url(path));
     await ws.opened();
-    const stream = ws.messages({ bufferSize: 10 });
+    const stream = messages(ws, { bufferSize: 10 });
     for (let i = 0; i < 5; i++) await server.send(path, JSON.stringify({ type: "quote", pair: "P", bid: i }));
     const bids: number[] = [];
     for await (const msg of stream) {

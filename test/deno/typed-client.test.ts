@@ -4,7 +4,7 @@
 // binaryType "blob" / "arraybuffer" as in browsers.
 // Run: deno test --sloppy-imports --allow-net=127.0.0.1 --allow-read --allow-env test/deno/
 import assert from "node:assert/strict";
-import { binary, json, ResilientWebSocket } from "../../src/index.js";
+import { binary, correlate, json, messages, ResilientWebSocket, route } from "../../src/index.js";
 import { WebSocket as BuiltIn } from "../../src/node-client.js";
 import type { TransportConstructor } from "../../src/adapters/transport.js";
 
@@ -63,11 +63,15 @@ function typed(url: string) {
     WebSocket,
     codec: { ...json<Msg, Msg | string>(), encode: (m: Msg | string) => (typeof m === "string" ? m : JSON.stringify(m)) },
     reconnect: { minDelay: 10, maxDelay: 50 },
-    requests: {
-      setId: (msg: Msg | string, id: string | number) => (typeof msg === "string" ? msg : { ...msg, id: Number(id) }),
-      getId: (msg: Msg) => (msg.type === "req" ? msg.id : undefined),
-      timeout: 5_000,
-    },
+  });
+}
+
+/** Request/response: the server echoes a request, so the echo (same id) is the reply. */
+function requester(ws: ReturnType<typeof typed>) {
+  return correlate(ws, {
+    setId: (msg: Msg | string, id: string | number) => (typeof msg === "string" ? msg : { ...msg, id: Number(id) }),
+    getId: (msg: Msg) => (msg.type === "req" ? msg.id : undefined),
+    timeout: 5_000,
   });
 }
 
@@ -81,16 +85,17 @@ async function closeFinally(ws: { state: string; close(): void; addEventListener
 Deno.test("typed (Deno): route by tag, request/response across a server drop, messages()", async () => {
   const server = startServer();
   const ws = typed(server.url);
+  const rpc = requester(ws);
   try {
     const bids: number[] = [];
     let openEvents = 0;
     ws.on("open", () => openEvents++);
-    ws.route("quote", (q: Quote) => bids.push(q.bid));
-    const stream = ws.messages({ bufferSize: 10 });
+    route(ws, "quote", (q: Quote) => bids.push(q.bid));
+    const stream = messages(ws, { bufferSize: 10 });
     await ws.opened();
     ws.send(`push:${JSON.stringify([{ type: "quote", bid: 1 }, { type: "open", market: "FX" }, { type: "quote", bid: 2 }])}`);
 
-    const reply = await ws.request({ type: "req", op: "lose-once" });
+    const reply = await rpc.request({ type: "req", op: "lose-once" });
     assert.deepEqual(reply, { type: "req", op: "lose-once", id: 1 });
     assert.equal(server.received.filter((r) => r.includes("lose-once")).length, 2, "re-sent after the drop");
     assert.equal(openEvents, 2);

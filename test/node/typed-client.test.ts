@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import WS, { WebSocketServer, type WebSocket as ServerSocket } from "ws";
-import { ResilientWebSocket } from "../../src/index.js";
-import { json, text, type StandardSchemaV1 } from "../../src/client/codecs.js";
+import { ResilientWebSocket, correlate, messages, route, withSchema, type Requester } from "../../src/index.js";
+import { json, text } from "../../src/client/codecs.js";
+import type { StandardSchemaV1 } from "../../src/client/schema.js";
 import { WebSocket as BuiltIn } from "../../src/node-client.js";
 import type { TransportConstructor } from "../../src/adapters/transport.js";
 import { isResilientError } from "../../src/errors.js";
@@ -81,18 +82,25 @@ const transports: Array<[string, TransportConstructor]> = [
   ["built-in", BuiltIn as unknown as TransportConstructor],
 ];
 
+const requesters = new WeakMap<ResilientWebSocket<ServerMsg, ClientMsg>, Requester<ServerMsg, ClientMsg>>();
+const rpc = (ws: ResilientWebSocket<ServerMsg, ClientMsg>) => requesters.get(ws)!;
+
 function client(transport: TransportConstructor, path = "/", extra: Partial<ConstructorParameters<typeof ResilientWebSocket<ServerMsg, ClientMsg>>[1]> = {}) {
-  return new ResilientWebSocket<ServerMsg, ClientMsg>(server.url + path, {
+  const ws = new ResilientWebSocket<ServerMsg, ClientMsg>(server.url + path, {
     WebSocket: transport,
     codec: json<ServerMsg, ClientMsg>(),
     reconnect: { minDelay: 5, maxDelay: 20 },
-    requests: {
+    ...extra,
+  });
+  requesters.set(
+    ws,
+    correlate(ws, {
       setId: (msg, id) => ({ ...msg, id: Number(id) }),
       getId: (msg) => (msg.type === "reply" ? msg.id : undefined),
       timeout: 5_000,
-    },
-    ...extra,
-  });
+    }),
+  );
+  return ws;
 }
 
 const once = <T>(ws: ResilientWebSocket<ServerMsg, ClientMsg>, type: "open" | "close" | "reconnecting" | "decodeerror" | "error") =>
@@ -111,8 +119,8 @@ for (const [name, transport] of transports) {
       const markets: string[] = [];
       let openEvents = 0;
       ws.on("open", () => openEvents++);
-      ws.route("quote", (q) => quotes.push(q.bid));
-      const unroute = ws.route("open", (m) => markets.push(m.market));
+      route(ws, "quote", (q) => quotes.push(q.bid));
+      const unroute = route(ws, "open", (m) => markets.push(m.market));
       const all: string[] = [];
       const done = new Promise<void>((resolve) =>
         ws.on("message", (e) => {
@@ -140,7 +148,7 @@ for (const [name, transport] of transports) {
       const event = await bad;
       assert.equal(event.data, "{not json");
       assert.ok(isResilientError(event.error) && event.error.code === "ERR_DECODE");
-      await ws.request({ type: "request", op: "after" });
+      await rpc(ws).request({ type: "request", op: "after" });
       assert.deepEqual(received, ["quote"]);
       assert.equal(ws.state, "open");
       ws.close();
@@ -160,7 +168,7 @@ for (const [name, transport] of transports) {
           },
         },
       };
-      const ws = new ResilientWebSocket(server.url, { WebSocket: transport, codec: json<Quote & { spread: number }, ClientMsg>({ schema }) });
+      const ws = new ResilientWebSocket(server.url, { WebSocket: transport, codec: withSchema(json<unknown, ClientMsg>(), schema) });
       const errors: unknown[] = [];
       ws.on("decodeerror", (e) => errors.push(e.error));
       await ws.opened();
@@ -177,21 +185,21 @@ for (const [name, transport] of transports) {
 
     it("request() resolves with the matching reply, which is not also a message event", async () => {
       const ws = client(transport);
-      const messages: unknown[] = [];
-      ws.on("message", (e) => messages.push(e.data));
-      const [a, b] = await Promise.all([ws.request<Reply>({ type: "request", op: "a" }), ws.request<Reply>({ type: "request", op: "b" })]);
+      const received: unknown[] = [];
+      ws.on("message", (e) => received.push(e.data));
+      const [a, b] = await Promise.all([rpc(ws).request<Reply>({ type: "request", op: "a" }), rpc(ws).request<Reply>({ type: "request", op: "b" })]);
       assert.equal(a.op, "a");
       assert.equal(b.op, "b");
       assert.notEqual(a.id, b.id);
-      assert.deepEqual(messages, []);
+      assert.deepEqual(received, []);
       ws.close();
     });
 
     it("request() times out with ERR_REQUEST_TIMEOUT and aborts with ERR_ABORTED", async () => {
       const ws = client(transport);
-      await assert.rejects(ws.request({ type: "request", op: "ignore" }, { timeout: 50 }), { code: "ERR_REQUEST_TIMEOUT" });
+      await assert.rejects(rpc(ws).request({ type: "request", op: "ignore" }, { timeout: 50 }), { code: "ERR_REQUEST_TIMEOUT" });
       const controller = new AbortController();
-      const pending = ws.request({ type: "request", op: "ignore" }, { signal: controller.signal });
+      const pending = rpc(ws).request({ type: "request", op: "ignore" }, { signal: controller.signal });
       controller.abort(new Error("navigated away"));
       await assert.rejects(pending, (error) => isResilientError(error) && error.code === "ERR_ABORTED" && (error.cause as Error).message === "navigated away");
       ws.close();
@@ -201,41 +209,41 @@ for (const [name, transport] of transports) {
       const ws = client(transport);
       await ws.opened();
       const before = server.requests.length;
-      const messages: unknown[] = [];
-      ws.on("message", (e) => messages.push(e.data));
+      const received: unknown[] = [];
+      ws.on("message", (e) => received.push(e.data));
       const op = `lose-once-${name}`;
-      const reply = await ws.request<Reply>({ type: "request", op });
+      const reply = await rpc(ws).request<Reply>({ type: "request", op });
       const seen = server.requests.slice(before).filter((r) => r.op === op);
       assert.equal(seen.length, 2, "sent on the lost connection and again on the new one");
       assert.equal(seen[0]?.id, seen[1]?.id);
       assert.equal(reply.id, seen[0]?.id);
       assert.ok(ws.stats.reconnects >= 1);
-      assert.deepEqual(messages, []);
+      assert.deepEqual(received, []);
       ws.close();
     });
 
     it("resend: false rejects with ERR_CONNECTION when the connection drops", async () => {
       const ws = client(transport);
       await ws.opened();
-      await assert.rejects(ws.request({ type: "request", op: `lose-once-no-resend-${name}` }, { resend: false }), { code: "ERR_CONNECTION" });
+      await assert.rejects(rpc(ws).request({ type: "request", op: `lose-once-no-resend-${name}` }, { resend: false }), { code: "ERR_CONNECTION" });
       ws.close();
     });
 
     it("requests made while disconnected are queued, sent once on open, and a final close rejects what is pending", async () => {
       const ws = client(transport);
-      const early = ws.request<Reply>({ type: "request", op: "early" });
+      const early = rpc(ws).request<Reply>({ type: "request", op: "early" });
       assert.equal(ws.state, "connecting");
       assert.equal((await early).op, "early");
-      const pending = ws.request({ type: "request", op: "ignore" });
+      const pending = rpc(ws).request({ type: "request", op: "ignore" });
       ws.close();
       await assert.rejects(pending, { code: "ERR_CLOSED" });
-      await assert.rejects(ws.request({ type: "request", op: "x" }), { code: "ERR_CLOSED" });
+      await assert.rejects(rpc(ws).request({ type: "request", op: "x" }), { code: "ERR_CLOSED" });
     });
 
     it("messages() iterates in order, ends when the client closes, and drop-oldest keeps the newest", async () => {
       const ws = client(transport);
-      const stream = ws.messages({ bufferSize: 3 });
-      const last = new Promise<void>((resolve) => ws.route("open", () => resolve()));
+      const stream = messages(ws, { bufferSize: 3 });
+      const last = new Promise<void>((resolve) => route(ws, "open", () => resolve()));
       await ws.opened();
       const quotes = Array.from({ length: 10 }, (_, i) => ({ type: "quote", pair: "P", bid: i }) as const);
       ws.send({ type: "push", messages: [...quotes, { type: "open", market: "end" }] });
@@ -253,7 +261,7 @@ for (const [name, transport] of transports) {
       await ws.opened();
       ws.send({ type: "push", messages: Array.from({ length: 50 }, (_, i) => ({ type: "quote", pair: "P", bid: i }) as const) });
       const bids: number[] = [];
-      for await (const m of ws.messages({ signal: controller.signal, bufferSize: 50, overflow: "error" })) {
+      for await (const m of messages(ws, { signal: controller.signal, bufferSize: 50, overflow: "error" })) {
         if (m.type === "quote") bids.push(m.bid);
         if (bids.length === 50) controller.abort();
       }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { binary, json, text, type StandardSchemaV1 } from "../../src/client/codecs.js";
+import { binary, json, text } from "../../src/client/codecs.js";
+import { withSchema, type StandardSchemaV1 } from "../../src/client/schema.js";
 import { isResilientError } from "../../src/errors.js";
 
 /** A hand-written Standard Schema v1 validator: the same shape zod, valibot and arktype expose. */
@@ -63,12 +64,22 @@ describe("json()", () => {
     assert.equal(codec.encode({ n: 10n }), '{"n":"10"}');
   });
 
+  it("withSchema() wraps any codec: a failure of the inner decode is reported as it was", () => {
+    const short = schemaOf<string>((v) => ((v as string).length <= 3 ? undefined : "Too long"));
+    const codec = withSchema(text(), short);
+    assert.equal(codec.decode("abc"), "abc");
+    assert.match(decodeError(() => codec.decode("abcd")).message, /withSchema\(\): message failed schema validation: Too long/);
+    assert.match(decodeError(() => withSchema(json(), short).decode("{nope")).message, /json\(\): invalid JSON/);
+  });
+
   it("validates with a Standard Schema and returns its (transformed) output", () => {
     const schema = schemaOf<{ price: number; checked: true }>(
       (v) => (typeof (v as { price?: unknown }).price === "number" ? undefined : "Expected number"),
       (v) => ({ ...(v as { price: number }), checked: true }),
     );
-    const codec = json({ schema });
+    const codec = withSchema(json(), schema);
+    assert.equal(codec.frame, "text");
+    assert.equal(codec.encode({ price: 2 }), '{"price":2}');
     assert.deepEqual(codec.decode('{"price":1.5}'), { price: 1.5, checked: true });
     const error = decodeError(() => codec.decode('{"price":"high"}'));
     assert.match(error.message, /failed schema validation: Expected number at price\.0/);
@@ -82,7 +93,7 @@ describe("json()", () => {
     let unhandled = false;
     const onUnhandled = () => (unhandled = true);
     process.on("unhandledRejection", onUnhandled);
-    assert.match(decodeError(() => json({ schema }).decode("1")).message, /asynchronously/);
+    assert.match(decodeError(() => withSchema(json(), schema).decode("1")).message, /asynchronously/);
     await new Promise((resolve) => setImmediate(resolve));
     process.off("unhandledRejection", onUnhandled);
     assert.equal(unhandled, false);

@@ -4,8 +4,9 @@
  * test/node/types.test.ts also compiles a copy without the directives and checks each line fails.
  * Nothing here runs.
  */
-import { ResilientWebSocket } from "../../src/index.js";
-import { binary, json, text, type StandardSchemaV1 } from "../../src/client/codecs.js";
+import { ResilientWebSocket, correlate, messages, route, withSchema, type Requester } from "../../src/index.js";
+import { binary, json, text } from "../../src/client/codecs.js";
+import type { StandardSchemaV1 } from "../../src/client/schema.js";
 import type { ServerFrame, ClientFrame } from "../../examples/stomp/codec.js";
 import { stompCodecs } from "../../examples/stomp/codec.js";
 
@@ -22,12 +23,11 @@ declare function use(...values: unknown[]): void;
 
 export async function typedClient(): Promise<void> {
   // In and Out are inferred from the codec.
-  const ws = new ResilientWebSocket(url, {
-    codec: json<ServerMsg, ClientMsg>(),
-    requests: {
-      setId: (msg, id) => ({ ...msg, id: Number(id) }),
-      getId: (msg) => (msg.type === "reply" ? msg.id : undefined),
-    },
+  const ws = new ResilientWebSocket(url, { codec: json<ServerMsg, ClientMsg>() });
+  // correlate() takes In and Out from the client.
+  const rpc: Requester<ServerMsg, ClientMsg> = correlate(ws, {
+    setId: (msg, id) => ({ ...msg, id: Number(id) }),
+    getId: (msg) => (msg.type === "reply" ? msg.id : undefined),
   });
 
   // send(msg: Out)
@@ -57,53 +57,53 @@ export async function typedClient(): Promise<void> {
   ws.on("quote", () => undefined);
 
   // route() narrows by the tag and is separate from events
-  ws.route("quote", (q) => {
+  route(ws, "quote", (q) => {
     const bid: number = q.bid;
     // @ts-expect-error quotes have no qty
     use(q.qty);
     use(bid);
   });
-  ws.route("open", (m) => {
+  route(ws, "open", (m) => {
     const market: string = m.market; // the message, not the open Event
     // @ts-expect-error an Event property: route("open") is not the open event
     use(m.timeStamp);
     use(market);
   });
   // @ts-expect-error no message has type "cancel"
-  ws.route("cancel", () => undefined);
-  const unroute: () => void = ws.route("trade", (t) => use(t.id));
+  route(ws, "cancel", () => undefined);
+  const unroute: () => void = route(ws, "trade", (t) => use(t.id));
   unroute();
 
   // request() returns a reply typed as In, or as the reply type asked for
-  const reply = await ws.request({ type: "order", pair: "EURUSD", qty: 1 }, { timeout: 5_000, signal: AbortSignal.timeout(1) });
+  const reply = await rpc.request({ type: "order", pair: "EURUSD", qty: 1 }, { timeout: 5_000, signal: AbortSignal.timeout(1) });
   const anyServer: ServerMsg = reply;
-  const ack = await ws.request<Reply>({ type: "order", pair: "EURUSD", qty: 1 });
+  const ack = await rpc.request<Reply>({ type: "order", pair: "EURUSD", qty: 1 });
   const ok: boolean = ack.ok;
   use(anyServer, ok);
   // @ts-expect-error qty is missing
-  await ws.request({ type: "order", pair: "EURUSD" });
+  await rpc.request({ type: "order", pair: "EURUSD" });
   // @ts-expect-error the reply type must be one of In
-  await ws.request<{ type: "other" }>({ type: "subscribe", pairs: [] });
+  await rpc.request<{ type: "other" }>({ type: "subscribe", pairs: [] });
 
   // messages() iterates In
-  for await (const msg of ws.messages({ bufferSize: 10, overflow: "drop-oldest", ondrop: (m) => use(m.type) })) {
+  for await (const msg of messages(ws, { bufferSize: 10, overflow: "drop-oldest", ondrop: (m) => use(m.type) })) {
     const m: ServerMsg = msg;
     // @ts-expect-error not a property of every message
     use(msg.bid);
     use(m);
   }
   // @ts-expect-error no such overflow policy
-  ws.messages({ overflow: "drop-all" });
+  messages(ws, { overflow: "drop-all" });
 }
 
 export function routeByAnotherField(): void {
   type Msg = { kind: "a"; a: number } | { kind: "b"; b: string };
   const ws = new ResilientWebSocket(url, { codec: json<Msg, Msg>() });
-  ws.route("a", (m) => use(m.a satisfies number), { field: "kind" });
+  route(ws, "a", (m) => use(m.a satisfies number), { field: "kind" });
   // @ts-expect-error "b" messages have no `a`
-  ws.route("b", (m) => use(m.a), { field: "kind" });
+  route(ws, "b", (m) => use(m.a), { field: "kind" });
   // @ts-expect-error without `field` the tag is read from "type", which Msg does not have
-  ws.route("a", () => undefined);
+  route(ws, "a", () => undefined);
 }
 
 export function codecsMustMatch(): void {
@@ -112,13 +112,15 @@ export function codecsMustMatch(): void {
   // @ts-expect-error every codec of the map must have the client's types
   new ResilientWebSocket<ServerMsg, ClientMsg>(url, { codecs: { "v1.json": json<ServerMsg, ClientMsg>(), "v1.text": text() } });
   new ResilientWebSocket<ServerMsg, ClientMsg>(url, { codecs: { "v2.json": json(), "v1.json": json() } });
-  new ResilientWebSocket(url, {
-    codec: json<ServerMsg, ClientMsg>(),
-    requests: {
-      setId: (msg) => msg,
-      // @ts-expect-error getId reads a ServerMsg: an id must be a string or number
-      getId: (msg) => (msg.type === "reply" ? msg.ok : undefined),
-    },
+  correlate(new ResilientWebSocket(url, { codec: json<ServerMsg, ClientMsg>() }), {
+    setId: (msg) => msg,
+    // @ts-expect-error getId reads a ServerMsg: an id must be a string or number
+    getId: (msg) => (msg.type === "reply" ? msg.ok : undefined),
+  });
+  correlate(new ResilientWebSocket(url, { codec: json<ServerMsg, ClientMsg>() }), {
+    // @ts-expect-error setId must return a ClientMsg
+    setId: (msg, id) => ({ ...msg, id: String(id), extra: true }) as { type: "nope" },
+    getId: () => undefined,
   });
 }
 
@@ -141,7 +143,7 @@ export function codecTypes(): void {
   const numberSchema: StandardSchemaV1<unknown, number> = {
     "~standard": { version: 1, vendor: "test", validate: (v) => (typeof v === "number" ? { value: v } : { issues: [{ message: "no" }] }) },
   };
-  const validated = json({ schema: numberSchema });
+  const validated = withSchema(json(), numberSchema);
   const n: number = validated.decode("1");
   // @ts-expect-error the schema's output is a number
   const s: string = validated.decode("1");
@@ -151,14 +153,16 @@ export function codecTypes(): void {
   const wrong: ArrayBuffer = binary({ as: "uint8array" }).decode(new ArrayBuffer(1));
   // @ts-expect-error no such binary representation
   binary({ as: "blob" });
+  // @ts-expect-error a schema's output is In: a client typed for strings cannot take it
+  new ResilientWebSocket<string, string>(url, { codec: withSchema(json<unknown, string>(), numberSchema) });
   use(n, s, bytes, buffer, wrong);
 }
 
 export function stompTypes(): void {
   const ws = new ResilientWebSocket(url, { protocols: ["v12.stomp"], codecs: stompCodecs(), requireProtocol: true });
-  ws.route("MESSAGE", (frame) => use(frame.headers.destination, frame.body), { field: "command" });
+  route(ws, "MESSAGE", (frame) => use(frame.headers.destination, frame.body), { field: "command" });
   // @ts-expect-error SEND is a client frame: the server never sends it
-  ws.route("SEND", () => undefined, { field: "command" });
+  route(ws, "SEND", () => undefined, { field: "command" });
   ws.send({ command: "SEND", headers: { destination: "/queue/a" }, body: "hi" });
   // @ts-expect-error MESSAGE is a server frame: a client cannot send it
   ws.send({ command: "MESSAGE", headers: {}, body: "" });
