@@ -1,6 +1,6 @@
 /**
- * RFC 6455 §5.3 client-to-server masking, pure JS. Large payloads are XORed in place 8 bytes at a
- * time through a BigUint64Array view (V8 compiles `x ^= k` on it to plain 64-bit XORs, faster than
+ * RFC 6455 §5.3 client-to-server masking, pure JS. Large payloads are XORed 8 bytes at a time
+ * through BigUint64Array views (V8 compiles `a = b ^ k` on them to plain 64-bit XORs, faster than
  * Int32Array words); small ones byte by byte, where creating a view would cost more than it saves.
  */
 
@@ -40,21 +40,36 @@ export function maskWithKeyAt(source: Uint8Array, key: Uint8Array, keyOffset: nu
     if (i + 2 < length) target[targetOffset + i + 2] = source[i + 2]! ^ k2;
     return;
   }
-  // Copy first (memcpy speed), then mask in place: the word loop then runs on the target's
-  // alignment whatever the source's alignment is.
-  const inPlace = source.buffer === target.buffer && source.byteOffset === target.byteOffset + targetOffset;
-  if (!inPlace) target.set(source, targetOffset);
-
   const start = targetOffset;
   const absolute = target.byteOffset + start;
-  // Bytes before the first 8-aligned address, masked one by one.
+  // Bytes before the first 8-aligned target address are masked one by one.
   const head = (8 - (absolute & 7)) & 7;
-  for (let i = 0; i < head; i++) target[start + i]! ^= key[keyOffset + (i & 3)]!;
   const words = (length - head) >>> 3;
   // The key repeated twice, rotated so that each word starts at key byte (head & 3).
   for (let i = 0; i < 8; i++) scratchBytes[i] = key[keyOffset + ((head + i) & 3)]!;
   const k = scratchWord[0]!;
   const view = new BigUint64Array(target.buffer, absolute + head, words);
+  const inPlace = source.buffer === target.buffer && source.byteOffset === absolute;
+  if (!inPlace && (source.byteOffset & 7) === (absolute & 7)) {
+    // Source and target share their alignment (the usual case: frame.ts places large payloads
+    // 8-byte aligned, like the caller's own buffers): XOR source words straight into the target,
+    // one pass over each instead of a copy and then a second pass over the target.
+    for (let i = 0; i < head; i++) target[start + i] = source[i]! ^ key[keyOffset + (i & 3)]!;
+    const from = new BigUint64Array(source.buffer, source.byteOffset + head, words);
+    let j = 0;
+    for (; j + 4 <= words; j += 4) {
+      view[j] = from[j]! ^ k;
+      view[j + 1] = from[j + 1]! ^ k;
+      view[j + 2] = from[j + 2]! ^ k;
+      view[j + 3] = from[j + 3]! ^ k;
+    }
+    for (; j < words; j++) view[j] = from[j]! ^ k;
+    for (let i = head + words * 8; i < length; i++) target[start + i] = source[i]! ^ key[keyOffset + (i & 3)]!;
+    return;
+  }
+  // Different alignments: copy first (memcpy speed), then mask in place on the target's alignment.
+  if (!inPlace) target.set(source, targetOffset);
+  for (let i = 0; i < head; i++) target[start + i]! ^= key[keyOffset + (i & 3)]!;
   let j = 0;
   for (; j + 4 <= words; j += 4) {
     view[j]! ^= k;

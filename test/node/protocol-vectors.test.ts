@@ -296,6 +296,52 @@ describe("encoder (RFC 6455 §5.2, §5.3)", () => {
   });
 });
 
+describe("maskWithKeyAt: one-pass word XOR (same alignment) and copy-then-mask (different alignment)", () => {
+  it("masks correctly for every source and target offset mod 8, touching nothing outside the target region", () => {
+    const key = hex("37fa213d");
+    const lengths = [127, 128, 129, 130, 135, 136, 137, 143, 1000, 1027, 4099];
+    for (let sourceOffset = 0; sourceOffset < 8; sourceOffset++) {
+      for (let targetOffset = 0; targetOffset < 8; targetOffset++) {
+        for (const length of lengths) {
+          const base = pattern(length + 8);
+          const source = base.subarray(sourceOffset, sourceOffset + length);
+          const before = toHex(source);
+          // The key sits inside the target buffer, before the payload, as in a frame header.
+          const target = new Uint8Array(length + 24).fill(0xee);
+          target.set(key, 2);
+          const at = 8 + targetOffset;
+          maskWithKeyAt(source, target, 2, target, at);
+          const where = `source offset ${sourceOffset}, target offset ${targetOffset}, length ${length}`;
+          for (let i = 0; i < length; i++) {
+            if (target[at + i] !== (source[i]! ^ key[i & 3]!)) assert.fail(`byte ${i} wrong: ${where}`);
+          }
+          assert.equal(toHex(target.subarray(2, 6)), "37fa213d", `key intact: ${where}`);
+          for (const i of [0, 1, 6, 7, at + length, target.length - 1]) {
+            if (i >= 6 && i < at) continue;
+            assert.equal(target[i], 0xee, `byte ${i} outside the payload changed: ${where}`);
+          }
+          assert.equal(toHex(source), before, `source untouched: ${where}`);
+        }
+      }
+    }
+  });
+
+  it("in place at every offset mod 8 (the source is the target region)", () => {
+    const key = hex("0badf00d");
+    for (let offset = 0; offset < 8; offset++) {
+      for (const length of [128, 131, 1029]) {
+        const buffer = new Uint8Array(length + 16);
+        buffer.set(pattern(length), offset);
+        const region = buffer.subarray(offset, offset + length);
+        maskWithKeyAt(region, key, 0, buffer, offset);
+        const expected = pattern(length);
+        for (let i = 0; i < length; i++) expected[i] = expected[i]! ^ key[i & 3]!;
+        assert.equal(toHex(region), toHex(expected), `offset ${offset} length ${length}`);
+      }
+    }
+  });
+});
+
 describe("close payloads (RFC 6455 §5.5.1, §7.4)", () => {
   it("encodes code and reason, and nothing without a code", () => {
     assert.equal(toHex(encodeClosePayload(1000)), "03e8");
