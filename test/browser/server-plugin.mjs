@@ -9,6 +9,17 @@
 //   ws:received  → { path } → every message the server received on that path, in order
 //   ws:connections → { path } → how many connections were accepted on that path
 //   ws:send      → { path, text } → send raw text to every open connection on that path
+//   ws:burst     → { path, texts } → send every text, in order and in one go, to each connection on
+//                  that path (a fast producer for slow-consumer tests)
+//   ws:send-binary → { path, bytes } → send one binary message (number[]) to each connection on that path
+//   ws:drop-path → { path } → terminate only the connections on that path
+//   ws:select    → { path, select: "first" | "last" | "none" } → which offered subprotocol later
+//                  connections on that path get ("first" is ws's default; "none" answers without
+//                  Sec-WebSocket-Protocol, the one wrong answer a browser lets through to the page)
+//   ws:offered   → { path } → the Sec-WebSocket-Protocol header of each connection on that path, as
+//                  sent ("" when none), in connection order
+//   ws:echo      → { path, echo } → false: the server keeps logging that path's messages but stops
+//                  echoing them, on its current and later connections (reply later with ws:send)
 //   net:online   → { online } → CDP Network.overrideNetworkState: flips navigator.onLine and fires
 //                  the window's offline/online events (page.setOfflineMode would also cut the
 //                  runner's own connection to the page)
@@ -37,12 +48,24 @@ class TestServer {
   muted = new WeakSet();
   /** @type {WeakMap<import("ws").WebSocket, string>} */
   paths = new WeakMap();
+  /** @type {Map<string, "first" | "last" | "none">} */
+  select = new Map();
+  /** @type {Map<string, string[]>} */
+  offered = new Map();
+  /** @type {Set<string>} paths whose messages are logged but not echoed */
+  silent = new Set();
 
   async start() {
     if (this.http) return this.port;
     const http = createServer((_req, res) => res.writeHead(426).end());
-    const wss = new WebSocketServer({ server: http });
-    wss.on("connection", (socket, request) => this.#accept(socket, request.url ?? "/"));
+    const wss = new WebSocketServer({ server: http, handleProtocols: (protocols, request) => this.#pick(protocols, request) });
+    wss.on("connection", (socket, request) => {
+      const path = request.url ?? "/";
+      const log = this.offered.get(path) ?? [];
+      this.offered.set(path, log);
+      log.push(request.headers["sec-websocket-protocol"] ?? "");
+      this.#accept(socket, path);
+    });
     await new Promise((resolve, reject) => {
       http.once("error", reject);
       http.listen(this.port, "127.0.0.1", () => resolve(undefined));
@@ -53,6 +76,14 @@ class TestServer {
     this.http = http;
     this.wss = wss;
     return this.port;
+  }
+
+  /** @param {Set<string>} protocols @param {import("node:http").IncomingMessage} request */
+  #pick(protocols, request) {
+    const offered = [...protocols];
+    const policy = this.select.get(request.url ?? "/") ?? "first";
+    if (policy === "none" || offered.length === 0) return false;
+    return policy === "last" ? offered[offered.length - 1] : offered[0];
   }
 
   #accept(socket, path) {
@@ -67,7 +98,7 @@ class TestServer {
       } else {
         log.push({ text: toBuffer(data).toString("utf8") });
       }
-      if (this.muted.has(socket)) return;
+      if (this.muted.has(socket) || this.silent.has(path)) return;
       if (!isBinary && toBuffer(data).toString("utf8") === HEARTBEAT_PING) {
         socket.send(HEARTBEAT_PONG);
         return;
@@ -87,6 +118,17 @@ class TestServer {
     for (const client of this.wss?.clients ?? []) {
       if (this.paths.get(client) !== path) continue;
       client.send(text);
+      count += 1;
+    }
+    return count;
+  }
+
+  /** @param {string} path @param {(client: import("ws").WebSocket) => void} action */
+  each(path, action) {
+    let count = 0;
+    for (const client of this.wss?.clients ?? []) {
+      if (this.paths.get(client) !== path) continue;
+      action(client);
       count += 1;
     }
     return count;
@@ -175,6 +217,23 @@ export function wsServerPlugin() {
           return server.received.get(payload.path) ?? [];
         case "ws:send":
           return server.send(payload.path, payload.text);
+        case "ws:burst":
+          return server.each(payload.path, (client) => {
+            for (const text of payload.texts) client.send(text);
+          });
+        case "ws:send-binary":
+          return server.each(payload.path, (client) => client.send(Uint8Array.from(payload.bytes), { binary: true }));
+        case "ws:drop-path":
+          return server.each(payload.path, (client) => client.terminate());
+        case "ws:select":
+          server.select.set(payload.path, payload.select);
+          return true;
+        case "ws:offered":
+          return server.offered.get(payload.path) ?? [];
+        case "ws:echo":
+          if (payload.echo) server.silent.delete(payload.path);
+          else server.silent.add(payload.path);
+          return true;
         case "ws:connections":
           return server.connections.get(payload.path) ?? 0;
         case "net:online": {
