@@ -8,6 +8,7 @@ import { existsSync, rmSync } from "node:fs";
 import esbuild from "rollup-plugin-esbuild";
 import { dts } from "rollup-plugin-dts";
 import terser from "@rollup/plugin-terser";
+import { TERSER } from "./scripts/terser-options.mjs";
 
 const ENTRIES = {
   index: "src/index.ts",
@@ -91,7 +92,7 @@ export default [
     external,
     onwarn,
     treeshake,
-    plugins: [ts(), terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } })],
+    plugins: [ts(), terser(TERSER)],
     output: { file: "dist/resilient-ws.iife.min.js", format: "iife", name: "ResilientWS" },
   },
   // Types: one self-contained declaration file per entry (no shared chunks). A chunk would be

@@ -9,13 +9,16 @@ import type { Codec } from "./codec.js";
 
 let utf8: TextDecoder | undefined;
 
-/** Strict UTF-8 (invalid bytes throw), created on first use so importing does no work. */
-function decodeUtf8(data: ArrayBuffer, who: string): string {
-  utf8 ??= new TextDecoder("utf-8", { fatal: true });
+/** Strict UTF-8 (invalid bytes throw a TypeError), created on first use so importing does no work. */
+const toText = (data: string | ArrayBuffer): string =>
+  typeof data == "string" ? data : (utf8 ??= new TextDecoder("utf-8", { fatal: true })).decode(data);
+
+/** Runs `fn`; whatever it throws becomes ERR_DECODE "`who`: the reason" with the original as cause. */
+function decoding<T>(who: string, fn: () => T): T {
   try {
-    return utf8.decode(data);
+    return fn();
   } catch (error) {
-    throw createError("ERR_DECODE", `${who}: binary message is not valid UTF-8`, undefined, error);
+    throw createError("ERR_DECODE", `${who}: ${(error as Error).message}`, undefined, error);
   }
 }
 
@@ -33,26 +36,16 @@ export interface JsonCodecOptions {
  * const ws = new ResilientWebSocket(url, { codec: json<ServerMsg, ClientMsg>() });
  */
 export function json<In = unknown, Out = In>(options: JsonCodecOptions = {}): Codec<In, Out> {
-  const { reviver, replacer } = options;
   return {
     frame: "text",
     encode(message) {
-      const text = JSON.stringify(message, replacer);
-      if (text === undefined) {
-        throw createError("ERR_INVALID_ARGUMENT", `json(): ${typeof message} cannot be encoded as JSON`);
-      }
+      const text = JSON.stringify(message, options.replacer);
+      // JSON.stringify(undefined) is undefined: refuse it rather than send the string "undefined".
+      if (text == null) throw createError("ERR_INVALID_ARGUMENT", "json(): " + typeof message);
       return text;
     },
-    decode(data) {
-      const text = typeof data === "string" ? data : decodeUtf8(data, "json()");
-      let value: unknown;
-      try {
-        value = JSON.parse(text, reviver);
-      } catch (error) {
-        throw createError("ERR_DECODE", `json(): invalid JSON: ${(error as Error).message}`, undefined, error);
-      }
-      return value as In;
-    },
+    // One path for bad UTF-8 (binary frame) and bad JSON: ERR_DECODE "json(): <reason>".
+    decode: (data) => decoding("json()", () => JSON.parse(toText(data), options.reviver)),
   };
 }
 
@@ -61,7 +54,7 @@ export function text(): Codec<string, string> {
   return {
     frame: "text",
     encode: (message) => message,
-    decode: (data) => (typeof data === "string" ? data : decodeUtf8(data, "text()")),
+    decode: (data) => decoding("text()", () => toText(data)),
   };
 }
 

@@ -44,11 +44,11 @@ describe("json()", () => {
   });
 
   it("invalid JSON is an ERR_DECODE naming the parser error", () => {
-    assert.match(decodeError(() => json().decode("{nope")).message, /json\(\): invalid JSON/);
+    assert.match(decodeError(() => json().decode("{nope")).message, /json\(\): .*JSON/);
   });
 
   it("invalid UTF-8 in a binary frame is an ERR_DECODE", () => {
-    decodeError(() => json().decode(new Uint8Array([0x22, 0xff, 0x22]).buffer));
+    assert.match(decodeError(() => json().decode(new Uint8Array([0x22, 0xff, 0x22]).buffer)).message, /^json\(\): /);
   });
 
   it("a value JSON cannot encode throws ERR_INVALID_ARGUMENT instead of sending 'undefined'", () => {
@@ -69,7 +69,7 @@ describe("json()", () => {
     const codec = withSchema(text(), short);
     assert.equal(codec.decode("abc"), "abc");
     assert.match(decodeError(() => codec.decode("abcd")).message, /withSchema\(\): message failed schema validation: Too long/);
-    assert.match(decodeError(() => withSchema(json(), short).decode("{nope")).message, /json\(\): invalid JSON/);
+    assert.match(decodeError(() => withSchema(json(), short).decode("{nope")).message, /json\(\): .*JSON/);
   });
 
   it("validates with a Standard Schema and returns its (transformed) output", () => {
