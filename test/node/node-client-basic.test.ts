@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js";
+import { FREE_MAX_BYTES, pooledBytes } from "../../src/adapters/node/frame-pool.js";
 import { closeCodeOf, closed, FrameReader, messages, next, rawServer, wsServer } from "./node-client-helpers.js";
 
 async function open(url: string, protocols?: string | string[]): Promise<WebSocket> {
@@ -68,6 +69,94 @@ test("large messages: 1 MiB and 16 MiB round trips are byte-exact", async () => 
   ws.close();
   await next(ws, "close");
   await peer.close();
+});
+
+/** `length` bytes that differ from message to message (`seed`), at `offset` into their ArrayBuffer. */
+function distinct(seed: number, length: number, offset = 0): Uint8Array {
+  const bytes = new Uint8Array(new ArrayBuffer(offset + length), offset, length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 101 + (i >>> 10)) & 0xff;
+  return bytes;
+}
+
+test("pooled frame buffers are not reused while frames still wait for a server that does not read", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  try {
+    const server = await connected;
+    server.pause();
+    const received: Buffer[] = [];
+    const count = 28;
+    // A corrupted frame makes the server close the connection: fail then instead of waiting.
+    const all = new Promise<void>((resolve, reject) => {
+      server.on("message", (data: Buffer) => {
+        if (received.push(data) === count) resolve();
+      });
+      server.on("close", (code: number) => reject(new Error(`server closed (${code}) after ${received.length} messages`)));
+    });
+    // Sizes around the pool's limits (64 KiB, 4 MiB + 64 KiB), views at every alignment mod 8 (so
+    // both masking paths write into pooled buffers), each message with its own contents: a buffer
+    // reused too early would overwrite a frame that is still queued.
+    const sizes = [65535, 65536, 65537, 1 << 20, (1 << 20) + 3, 300_001, 4 * 1024 * 1024 + 48 * 1024, 5 << 20];
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const payload = distinct(i, sizes[i % sizes.length]!, i % 8);
+      sent.push(payload);
+      ws.send(payload);
+    }
+    // The kernel takes a few MiB at most: most frames are still queued in the socket.
+    assert.ok(ws.bufferedAmount > 16 << 20, `only ${ws.bufferedAmount} bytes queued`);
+    server.resume();
+    await all;
+    for (let i = 0; i < count; i++) {
+      assert.equal(received[i]!.length, sent[i]!.length, `message ${i} length`);
+      assert.ok(received[i]!.equals(sent[i]!), `message ${i} (${sent[i]!.length} bytes) differs`);
+    }
+    // The buffers came back once written, within the pool's bounds.
+    assert.ok(pooledBytes() > 0 && pooledBytes() <= FREE_MAX_BYTES, `${pooledBytes()} bytes pooled`);
+    const done = next(ws, "close");
+    ws.close();
+    await done;
+  } finally {
+    ws.terminate();
+    await peer.close();
+  }
+});
+
+test("frames queued when the connection drops do not corrupt the frames of the next connection", async () => {
+  const peer = await wsServer({ echo: false });
+  const first = peer.nextConnection();
+  const dropped = await open(peer.url);
+  const second = peer.nextConnection();
+  let ws: WebSocket | undefined;
+  try {
+    (await first).pause();
+    for (let i = 0; i < 12; i++) dropped.send(distinct(i, 1 << 20));
+    const gone = closed(dropped);
+    peer.sockets[0]!.terminate();
+    assert.equal((await gone).code, 1006);
+
+    ws = await open(peer.url);
+    const server = await second;
+    const got = new Promise<Buffer[]>((resolve, reject) => {
+      const out: Buffer[] = [];
+      server.on("message", (data: Buffer) => {
+        if (out.push(data) === 12) resolve(out);
+      });
+      server.on("close", (code: number) => reject(new Error(`server closed (${code}) after ${out.length} messages`)));
+    });
+    const sent = Array.from({ length: 12 }, (_, i) => distinct(100 + i, (1 << 20) + i));
+    for (const payload of sent) ws.send(payload);
+    const received = await got;
+    for (let i = 0; i < 12; i++) assert.ok(received[i]!.equals(sent[i]!), `message ${i} differs`);
+    const done = next(ws, "close");
+    ws.close();
+    await done;
+  } finally {
+    dropped.terminate();
+    ws?.terminate();
+    await peer.close();
+  }
 });
 
 test("fragmented messages from the server are reassembled, with a ping between fragments", async () => {

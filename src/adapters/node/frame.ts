@@ -1,13 +1,23 @@
 /**
  * Build one complete client frame (header + masked payload) in a single Buffer so it goes out with
- * one socket write. Masking into the new buffer is the copy we must make anyway (the caller's bytes
- * are never changed), so a 1 MiB send costs one allocation and one pass. Unlike the portable
- * encodeFrameBytes of src/protocol, this uses Buffer.allocUnsafe (pooled, not zero-filled) and
- * Buffer#write, which matter for small messages.
+ * one socket write. Masking into that buffer is the copy we must make anyway (the caller's bytes
+ * are never changed), so a 1 MiB send costs one pass. Unlike the portable encodeFrameBytes of
+ * src/protocol, this uses Buffer.allocUnsafe (Node's pool, not zero-filled) and Buffer#write for
+ * small messages, and buffers from frame-pool.ts for large ones (see frameWritten).
  */
 import { Buffer } from "node:buffer";
 import { headerLength } from "../../protocol/encoder.js";
 import { maskWithKeyAt, writeMaskKey } from "../../protocol/mask.js";
+import { acquireFrameBuffer, POOLED_MAX_BYTES, POOLED_MIN_BYTES, releaseFrameBuffer } from "./frame-pool.js";
+
+/** A large frame's buffer: 2 spare bytes, the 14-byte header, the payload 8-byte aligned. */
+function largeFrameSize(length: number): number {
+  return length + 16;
+}
+
+function isPooled(length: number): boolean {
+  return length >= POOLED_MIN_BYTES && largeFrameSize(length) <= POOLED_MAX_BYTES;
+}
 
 /** Writes the header for `length` payload bytes at the start of `target`; returns its length. */
 function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boolean): number {
@@ -34,16 +44,37 @@ function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boole
   return offset + 4;
 }
 
-/** Frame of `payload` (a masked copy; `payload` itself is untouched). */
+/**
+ * Frame of `payload` (a masked copy; `payload` itself is untouched). Pass the frame's
+ * frameWritten(frame) as its socket.write callback.
+ */
 export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): Buffer {
   const length = payload.length;
-  // A 14-byte header would leave a large payload 2 bytes off 8-byte alignment: start the frame 2
-  // bytes into its buffer so the payload is aligned like the caller's bytes usually are, which
-  // lets masking work in whole words.
-  const frame = length < 65536 ? Buffer.allocUnsafe(headerLength(length) + length) : Buffer.allocUnsafe(length + 16).subarray(2);
+  let frame: Buffer;
+  if (length < 65536) {
+    frame = Buffer.allocUnsafe(headerLength(length) + length);
+  } else {
+    // A 14-byte header would leave a large payload 2 bytes off 8-byte alignment: start the frame 2
+    // bytes into its buffer so the payload is aligned like the caller's bytes usually are, which
+    // lets masking XOR whole words from source to target in one pass.
+    const size = largeFrameSize(length);
+    frame = Buffer.from(isPooled(length) ? acquireFrameBuffer(size) : new ArrayBuffer(size), 2, size - 2);
+  }
   const offset = writeHeader(frame, opcode, length, rsv1);
   if (length > 0) maskWithKeyAt(payload, frame, offset - 4, frame, offset);
   return frame;
+}
+
+/**
+ * The socket.write callback for a frame from buildFrame: for a pooled frame, one that gives its
+ * buffer back once the socket is done with it (written to the kernel, or dropped with the socket);
+ * for any other frame undefined (nothing to do).
+ */
+export function frameWritten(frame: Buffer): (() => void) | undefined {
+  if (!isPooled(frame.length - 14)) return undefined;
+  // Pooled frames are views of an ArrayBuffer from acquireFrameBuffer.
+  const buffer = frame.buffer as ArrayBuffer;
+  return () => releaseFrameBuffer(buffer);
 }
 
 /** Text frame: the string is encoded straight into the frame and masked in place. */

@@ -6,7 +6,7 @@
 import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
-import { buildFrame, buildTextFrame } from "./frame.js";
+import { buildFrame, buildTextFrame, frameWritten } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
 
 const TEXT = 0x1;
@@ -67,7 +67,8 @@ export class Sender {
 
   sendBinary(bytes: Uint8Array): void {
     if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
-      this.#write(buildFrame(BINARY, bytes, false));
+      const frame = buildFrame(BINARY, bytes, false);
+      this.#write(frame, frameWritten(frame));
       return;
     }
     // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
@@ -108,7 +109,8 @@ export class Sender {
     this.#batch = BATCH_OFF;
   }
 
-  #write(frame: Uint8Array): void {
+  /** `written` runs once the socket is done with `frame` (see frameWritten). */
+  #write(frame: Uint8Array, written?: () => void): void {
     const batch = this.#batch;
     if (batch === BATCH_WROTE) {
       this.#batch = BATCH_CORKED;
@@ -116,7 +118,7 @@ export class Sender {
     } else if (batch === BATCH_OPEN) {
       this.#batch = BATCH_WROTE;
     }
-    this.#socket.write(frame);
+    this.#socket.write(frame, written);
   }
 
   /** Drop everything still queued (the connection is gone). */
@@ -168,7 +170,7 @@ export class Sender {
   #writeJob(job: Job, frame: Buffer): void {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
-    this.#write(frame);
+    this.#write(frame, frameWritten(frame));
     if (job.opcode === CLOSE) this.#owner.onCloseWritten();
   }
 
