@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { attachRequests, createRequests, type RequestClock } from "../../src/client/request.js";
+import { attachRequests, correlate, createRequests, type RequestClock } from "../../src/client/request.js";
+import { INTERCEPT, ResilientWebSocket } from "../../src/client/client.js";
+import WS from "ws";
 import { isResilientError, type ErrorCode } from "../../src/errors.js";
 
 type Out = { op: string; id?: string | number };
@@ -263,5 +265,41 @@ describe("attachRequests", () => {
     await rejectsWith(c, "ERR_QUEUE_FULL");
     emit("statechange", { from: "open", to: "closed" });
     await rejectsWith(a, "ERR_CLOSED");
+  });
+});
+
+describe("correlate", () => {
+  it("takes replies in the client's receive hook, chained: each correlator consumes only its own replies", async () => {
+    const host = Object.assign(new EventTarget(), {
+      readyState: 1,
+      sent: [] as Out[],
+      send(m: Out) {
+        this.sent.push(m);
+      },
+    });
+    const clock = fakeClock();
+    const first = attachRequests<In, Out>(host, { setId: (m, id) => ({ ...m, id }), getId: (m) => (m.type === "reply" ? m.id : undefined), nextId: () => 1 }, clock);
+    const second = attachRequests<In, Out>(host, { setId: (m, id) => ({ ...m, id }), getId: (m) => (m.type === "reply" ? m.id : undefined), nextId: () => 2 }, clock);
+    const a = first.request({ op: "a" });
+    const b = second.request({ op: "b" });
+    const hook = (host as { [INTERCEPT]?: (m: In) => boolean })[INTERCEPT]!;
+    assert.equal(hook({ type: "push", id: 1 }), false, "not a reply: dispatched as a message");
+    assert.equal(hook({ type: "reply", id: 2, result: "B" }), true);
+    assert.equal(hook({ type: "reply", id: 1, result: "A" }), true);
+    assert.equal(hook({ type: "reply", id: 3, result: "?" }), false, "an id nobody used is an ordinary message");
+    assert.deepEqual([(await a).id, (await b).id], [1, 2]);
+    assert.equal(clock.timers, 0);
+  });
+
+  it("correlate(ws) uses the client's queue and events; a client closed for good rejects with ERR_CLOSED", async () => {
+    // The URL never resolves: the client stays connecting, so requests wait in its queue.
+    const ws = new ResilientWebSocket<In, Out>(() => new Promise<string>(() => undefined), { WebSocket: WS, window: null, connectTimeout: 60_000 });
+    const rpc = correlate(ws, { setId: (m, id) => ({ ...m, id }), getId: (m) => m.id, clock: fakeClock() });
+    const pending = rpc.request({ op: "queued" });
+    assert.equal(rpc.size, 1);
+    assert.equal(ws.stats.queued, 1, "sent while connecting: queued like any message");
+    ws.close();
+    await rejectsWith(pending, "ERR_CLOSED");
+    assert.equal(rpc.size, 0);
   });
 });
