@@ -195,13 +195,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good first. */
   opened(): Promise<void> {
     return new Promise((ok, fail) => {
-      const check = () => {
-        const st = this.#state;
-        if (st == S.Open || st == S.Closed) {
-          off();
-          st == S.Open ? ok() : fail(createError("ERR_CLOSED", "closed"));
-        }
-      };
+      const check = (): unknown =>
+        this.#state == S.Open ? (off(), ok()) : this.#state == S.Closed && (off(), fail(createError("ERR_CLOSED", "closed")));
       const off = this.on("statechange", check);
       check();
     });
@@ -221,6 +216,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const n = ++this.#n;
     const o = this.#o;
     if (this.#state != S.Connecting) this.#set(S.Connecting);
+    // Uptime is that of the last connection until a new attempt starts, so a connection that
+    // #fail() abandons (keepalive timeout) still counts its uptime for the attempt reset.
+    this.#up = 0;
     this.#s = undefined;
     // The attempt's deadline covers the providers too: a token fetch that hangs is retried.
     this.#timer = o.clock.setTimeout(
@@ -237,28 +235,23 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       // Codecs decode string | ArrayBuffer, never Blob.
       if (o.codec || o.codecs) s.binaryType = "arraybuffer";
       else if (this.#bt) s.binaryType = this.#bt;
-      s.onopen = s.onmessage = s.onclose = s.onerror = (e: Event | MessageEventLike | CloseEventLike) =>
-        n == this.#n && this.#on(s, e as Event);
+      // Events of an abandoned attempt or socket (generation changed) are ignored.
+      const live = () => n == this.#n;
+      s.onmessage = (e: MessageEventLike) => live() && this.#receive(e.data);
+      s.onopen = () => live() && this.#open(s);
+      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && this.#lost({ code, reason, wasClean });
+      s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
       if (n == this.#n) this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", "" + error, undefined, error));
     }
   }
 
-  #on(s: Socket, e: Event) {
-    const t = e.type;
-    const error = (e as { error?: Error }).error;
-    if (t == "message") this.#receive((e as unknown as MessageEventLike).data);
-    else if (t == "open") this.#open(s);
-    else if (t == "close") {
-      const { code, reason, wasClean } = e as unknown as CloseEventLike;
-      this.#lost({ code, reason, wasClean });
-    } else {
-      this.#emit("error", { error });
-      // Transports that check the subprotocol themselves (ws) fail the handshake instead of
-      // opening: with requireProtocol that is the same final failure.
-      if (this.#o.requireProtocol && /subprotocol/.test(error?.message!)) this.#noProtocol(s, error!.message);
-    }
+  #error(s: Socket, error?: Error) {
+    this.#emit("error", { error });
+    // Transports that check the subprotocol themselves (ws) fail the handshake instead of
+    // opening: with requireProtocol that is the same final failure.
+    if (this.#o.requireProtocol && /subprotocol/.test(error?.message!)) this.#noProtocol(s, error!.message);
   }
 
   #open(s: Socket) {
@@ -311,14 +304,15 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#st.bytesOut += sizeOf(d);
   }
 
-  /** A connection or attempt ended: retry per policy (`now`: at once), or end for good. */
-  #lost(ev: CloseEventLike, error?: unknown, now?: boolean) {
+  /** A connection or attempt ended: retry per policy (`now`: at once), or end for good (`final`: always). */
+  #lost(ev: CloseEventLike, error?: unknown, now?: boolean, final?: boolean) {
     const o = this.#o;
     const r = o.retry;
     const up = this.#up && o.clock.now() - this.#up;
     this.#stop();
     if (error) this.#emit("error", { error });
     const next =
+      !final &&
       this.#state != S.Closing &&
       r &&
       (now || (r.shouldReconnect?.(ev) ?? retryable(ev.code))) &&
@@ -355,10 +349,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       // Browsers refuse protocol close codes such as 1002.
       s!.close();
     }
-    const ev = { code: final ? 1002 : ABNORMAL, reason, wasClean: false };
-    if (!final) return this.#lost(ev, error, now);
-    this.#emit("error", { error });
-    this.#end(ev);
+    this.#lost({ code: final ? 1002 : ABNORMAL, reason, wasClean: false }, error, now, final);
   }
 
   #noProtocol(s: Socket, why: string) {
@@ -368,7 +359,6 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** Detach from the current attempt: its late events and timers are ignored from now on. */
   #stop() {
     ++this.#n;
-    this.#up = 0;
     this.#o.clock.clearTimeout(this.#timer);
     this.#ka?.stop();
     this.#ka = undefined;

@@ -426,6 +426,21 @@ test("keepalive with a ping transport: pongs keep it, silence replaces the conne
   ws.close();
 });
 
+test("a connection the client abandons (keepalive timeout) after a stable uptime resets the attempt count", async () => {
+  const { ws, clock, last } = client({ reconnect: { jitter: "none", resetAfter: 5000 }, keepalive: { interval: 10_000, timeout: 500 } }, true);
+  const delays = record(ws, ["reconnecting"], (e) => `${e.attempt}/${e.delay}`);
+  await flush();
+  for (let i = 0; i < 2; i++) {
+    last().serverClose(1006);
+    await clock.advance(10_000);
+  }
+  last().serverOpen();
+  // Silent for interval + timeout (> resetAfter): declared dead by the client itself.
+  await clock.advance(10_500);
+  assert.deepEqual(delays, ["reconnecting:1/500", "reconnecting:2/1000", "reconnecting:1/500"]);
+  ws.close();
+});
+
 test("keepalive with an application heartbeat: message/isPong, replies not delivered", async () => {
   const { ws, clock, last } = client({
     keepalive: { interval: 1000, timeout: 500, message: "ping", isPong: (d) => d == "pong" },
