@@ -8,6 +8,7 @@
  * Bounded for the whole process, not per connection: at most FREE_MAX_COUNT buffers and
  * FREE_MAX_BYTES bytes wait in the list; the most recently returned ones are kept.
  */
+import { Buffer } from "node:buffer";
 
 /** Frames smaller than this use Buffer.allocUnsafe (Node's own 8 KiB pool or a plain allocation). */
 export const POOLED_MIN_BYTES = 64 * 1024;
@@ -43,7 +44,8 @@ export function acquireFrameBuffer(size: number): ArrayBuffer {
       return buffer;
     }
   }
-  return new ArrayBuffer(Math.ceil(size / GRANULE) * GRANULE);
+  // Not zero-filled: every byte a frame uses is written before it is sent.
+  return Buffer.allocUnsafeSlow(Math.ceil(size / GRANULE) * GRANULE).buffer as ArrayBuffer;
 }
 
 /**

@@ -58,7 +58,7 @@ export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): 
     // bytes into its buffer so the payload is aligned like the caller's bytes usually are, which
     // lets masking XOR whole words from source to target in one pass.
     const size = largeFrameSize(length);
-    frame = Buffer.from(isPooled(length) ? acquireFrameBuffer(size) : new ArrayBuffer(size), 2, size - 2);
+    frame = isPooled(length) ? Buffer.from(acquireFrameBuffer(size), 2, size - 2) : Buffer.allocUnsafeSlow(size).subarray(2);
   }
   const offset = writeHeader(frame, opcode, length, rsv1);
   if (length > 0) maskWithKeyAt(payload, frame, offset - 4, frame, offset);
