@@ -1,7 +1,31 @@
 /** Browser and default entry: the transport is globalThis.WebSocket unless the WebSocket option says otherwise. */
 export { ResilientWebSocket, type RawData, type SendResult, type Stats } from "./client/client.js";
-export type * from "./client/events.js";
-export type * from "./client/options.js";
+// Types listed one by one: `export type *` made the bundled .d.ts declare the modules' values
+// (`event`, `normalize`) as exports that the JavaScript does not have.
+export type {
+  EventWith,
+  OpenEvent,
+  ResilientMessageEvent,
+  ResilientCloseEvent,
+  ResilientErrorEvent,
+  ReconnectingEvent,
+  StateChangeEvent,
+  DropEvent,
+  DecodeErrorEvent,
+  ResilientEventMap,
+} from "./client/events.js";
+export type {
+  WebSocketClass,
+  Provider,
+  UrlProvider,
+  ProtocolsProvider,
+  ReconnectOptions,
+  KeepaliveOptions,
+  QueueOptions,
+  TransportOptions,
+  EnvironmentTarget,
+  ResilientOptions,
+} from "./client/options.js";
 export type { State } from "./client/state.js";
 export type { Codec, FrameKind } from "./client/codec.js";
 export type { Clock } from "./reliability/clock.js";

@@ -93,6 +93,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #timer: unknown;
   #ka?: Keepalive;
   #up = 0;
+  /** Floor for the next reconnect delay from the server (Retry-After), in ms. */
+  #wait?: number;
   #off = false;
   #win?: EnvironmentTarget | null;
   #bt?: string;
@@ -239,7 +241,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       const live = () => n == this.#n;
       s.onmessage = (e: MessageEventLike) => live() && this.#receive(e.data);
       s.onopen = () => live() && this.#open(s);
-      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && this.#lost({ code, reason, wasClean });
+      // Deno's WebSocket reports 0 for a failed handshake where browsers say 1006.
+      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && this.#lost({ code: code || ABNORMAL, reason, wasClean });
       s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
@@ -248,6 +251,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
 
   #error(s: Socket, error?: Error) {
+    // A handshake refused with Retry-After (built-in client: 429, 503) sets the next delay's floor.
+    this.#wait = (error as { retryAfter?: number } | undefined)?.retryAfter;
     this.#emit("error", { error });
     // Transports that check the subprotocol themselves (ws) fail the handshake instead of
     // opening: with requireProtocol that is the same final failure.
@@ -316,7 +321,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       this.#state != S.Closing &&
       r &&
       (now || (r.shouldReconnect?.(ev) ?? retryable(ev.code))) &&
-      (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r, ev.code == TRY_AGAIN_LATER, o.random));
+      (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
+    this.#wait = 0;
     if (!next) return this.#end(ev);
     this.#set(S.Reconnecting);
     this.#attempt = next.attempt;

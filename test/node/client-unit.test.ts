@@ -728,3 +728,33 @@ test("connectTimeout also covers a URL provider that never settles: the attempt 
   assert.equal(ws.state, "open");
   ws.close();
 });
+
+test("a handshake refused with Retry-After (429) waits at least that long before the next attempt", async () => {
+  const { ws, clock, sockets, last } = client({ reconnect: { minDelay: 100, maxDelay: 60_000 } });
+  const delays = record(ws, ["reconnecting"], (e) => String(e.delay));
+  await flush();
+  const refused = Object.assign(new Error("HTTP 429"), { status: 429, retryAfter: 9_000 });
+  last().readyState = 3;
+  last().onerror!({ type: "error", error: refused });
+  last().onclose!({ type: "close", code: 1006, reason: "", wasClean: false });
+  assert.deepEqual(delays, ["reconnecting:9000"]);
+  await clock.advance(8_999);
+  assert.equal(sockets.length, 1);
+  await clock.advance(1);
+  assert.equal(sockets.length, 2);
+  // The floor applies once: the next failure without Retry-After backs off normally.
+  await flush();
+  last().serverClose(1006);
+  assert.deepEqual(delays, ["reconnecting:9000", "reconnecting:250"]);
+  ws.close();
+});
+
+test("a transport's close code 0 (Deno's failed handshake) is reported as 1006, like browsers", async () => {
+  const { ws, last } = client();
+  const closes = record(ws, ["close"], (e) => String(e.code));
+  await flush();
+  last().readyState = 3;
+  last().onclose!({ type: "close", code: 0, reason: "", wasClean: false });
+  assert.deepEqual(closes, ["close:1006"]);
+  ws.close();
+});

@@ -61,3 +61,9 @@ test("close code 1013 (try again later) waits at least maxDelay", () => {
   assert.equal(nextAttempt(0, 0, plan, true, () => 0)!.delay, 30_000);
   assert.equal(nextAttempt(0, 0, plan, false, () => 0)!.delay, 500);
 });
+
+test("a server's Retry-After is a floor for the next delay, never a ceiling", () => {
+  assert.equal(nextAttempt(0, 0, plan, false, () => 0, 7_000)!.delay, 7_000);
+  assert.equal(nextAttempt(0, 0, plan, true, () => 0, 7_000)!.delay, 30_000, "1013 still waits maxDelay");
+  assert.equal(nextAttempt(0, 0, plan, false, () => 0, 100)!.delay, 500);
+});
