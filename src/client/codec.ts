@@ -1,6 +1,7 @@
 /**
  * The codec contract (types only). A codec turns application messages into frames and back.
- * Implementations (json, text, binary, schema validation) live in codecs.ts.
+ * Implementations (json, text, binary) live in codecs.ts; Standard Schema validation of any codec
+ * (`withSchema`) in schema.ts.
  */
 export type FrameKind = "text" | "binary";
 
