@@ -2,6 +2,10 @@
 // these few keep failure messages specific).
 import { executeServerCommand } from "@web/test-runner-commands";
 
+// The event waits live in test/shared/ (the Deno tests use them too); re-exported so the tests
+// keep importing everything from here.
+export { collectEvents, nextEvent } from "../shared/events.js";
+
 export type Received = { text: string } | { binary: number[] };
 
 export const server = {
@@ -41,60 +45,6 @@ export function deepEqual(actual: unknown, expected: unknown, message = "values 
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
   if (a !== e) throw new AssertionError(`${message}:\n  expected ${e}\n  got      ${a}`);
-}
-
-interface EventSource {
-  addEventListener(type: string, listener: (event: Event) => void): void;
-  removeEventListener(type: string, listener: (event: Event) => void): void;
-}
-
-/**
- * Resolves with the first `type` event for which `accept` holds; rejects after `timeoutMs` with a
- * message naming what was awaited (a bound, not a sleep: it resolves as soon as the event fires).
- */
-export function nextEvent<E extends Event = Event>(
-  target: EventSource,
-  type: string,
-  timeoutMs = 5_000,
-  accept: (event: E) => boolean = () => true,
-): Promise<E> {
-  return new Promise<E>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      target.removeEventListener(type, listener);
-      reject(new AssertionError(`no "${type}" event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (event: Event) => {
-      if (!accept(event as E)) return;
-      clearTimeout(timer);
-      target.removeEventListener(type, listener);
-      resolve(event as E);
-    };
-    target.addEventListener(type, listener);
-  });
-}
-
-/** Collects `count` events of `type` (in order) or rejects after `timeoutMs`. */
-export function collectEvents<E extends Event = Event>(
-  target: EventSource,
-  type: string,
-  count: number,
-  timeoutMs = 5_000,
-): Promise<E[]> {
-  const events: E[] = [];
-  return new Promise<E[]>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      target.removeEventListener(type, listener);
-      reject(new AssertionError(`only ${events.length} of ${count} "${type}" events within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (event: Event) => {
-      events.push(event as E);
-      if (events.length < count) return;
-      clearTimeout(timer);
-      target.removeEventListener(type, listener);
-      resolve(events);
-    };
-    target.addEventListener(type, listener);
-  });
 }
 
 /** Polls the server (a separate process) until `check` passes or `timeoutMs` elapses. */

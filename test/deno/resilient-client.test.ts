@@ -4,6 +4,7 @@
 // server on 127.0.0.1, port 0. Run: deno test --allow-net=127.0.0.1 --allow-read --allow-env test/deno/
 import assert from "node:assert/strict";
 import { json, ResilientWebSocket } from "../../dist/deno.js";
+import { collectEvents as collect, nextEvent as next } from "../shared/events.ts";
 
 /** What the helpers need of a client, whatever its message types. */
 interface Client extends EventTarget {
@@ -66,36 +67,6 @@ class EchoServer {
     await Promise.all(closing);
     await server.shutdown();
   }
-}
-
-function next<E extends Event>(target: EventTarget, type: string, timeoutMs = 5_000): Promise<E> {
-  return new Promise<E>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${type}" event within ${timeoutMs} ms`)), timeoutMs);
-    const listener = (event: Event) => {
-      clearTimeout(timer);
-      target.removeEventListener(type, listener);
-      resolve(event as E);
-    };
-    target.addEventListener(type, listener);
-  });
-}
-
-function collect<E extends Event>(target: Client, type: string, count: number, timeoutMs = 5_000): Promise<E[]> {
-  const events: E[] = [];
-  return new Promise<E[]>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`only ${events.length} of ${count} "${type}" events within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const listener = (event: Event) => {
-      events.push(event as E);
-      if (events.length < count) return;
-      clearTimeout(timer);
-      target.removeEventListener(type, listener);
-      resolve(events);
-    };
-    target.addEventListener(type, listener);
-  });
 }
 
 /** Closes the client and waits for its final close event, so no timer or socket outlives a test. */

@@ -17,6 +17,7 @@ import {
   type StandardSchemaV1,
 } from "../../dist/deno.js";
 import { TypedServer } from "../fixtures/deno-typed-server.ts";
+import { collectEvents as collect, nextEvent as next } from "../shared/events.ts";
 
 type Quote = { type: "quote"; pair: string; bid: number };
 type MarketOpen = { type: "open"; market: string };
@@ -35,41 +36,6 @@ const codeOf = (error: unknown) => (isResilientError(error) ? error.code : `not 
 const fast = { minDelay: 10, maxDelay: 50 };
 const quote = (bid: number) => JSON.stringify({ type: "quote", pair: "P", bid });
 const bidOf = (m: Msg) => (m.type === "quote" ? m.bid : NaN);
-
-/** The first `type` event for which `accept` holds; rejects after `timeoutMs` (a bound, not a sleep). */
-function next<E extends Event>(target: Client, type: string, timeoutMs = 5_000, accept: (e: E) => boolean = () => true): Promise<E> {
-  return new Promise<E>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      target.removeEventListener(type, listener);
-      reject(new Error(`no "${type}" event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (event: Event) => {
-      if (!accept(event as E)) return;
-      clearTimeout(timer);
-      target.removeEventListener(type, listener);
-      resolve(event as E);
-    };
-    target.addEventListener(type, listener);
-  });
-}
-
-function collect<E extends Event>(target: Client, type: string, count: number, timeoutMs = 5_000): Promise<E[]> {
-  const events: E[] = [];
-  return new Promise<E[]>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      target.removeEventListener(type, listener);
-      reject(new Error(`only ${events.length} of ${count} "${type}" events within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (event: Event) => {
-      events.push(event as E);
-      if (events.length < count) return;
-      clearTimeout(timer);
-      target.removeEventListener(type, listener);
-      resolve(events);
-    };
-    target.addEventListener(type, listener);
-  });
-}
 
 /**
  * The reason a built-in codec gives: ERR_DECODE whose message names the codec and carries the
