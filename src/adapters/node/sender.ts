@@ -6,12 +6,9 @@
 import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
+import { Opcode } from "../../protocol/types.js";
 import { buildFrame, buildTextFrame, frameWritten } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
-
-const TEXT = 0x1;
-const BINARY = 0x2;
-const CLOSE = 0x8;
 
 // Batching states (see beginBatch).
 const BATCH_OFF = 0;
@@ -62,30 +59,30 @@ export class Sender {
       return;
     }
     const bytes = Buffer.from(text, "utf8");
-    this.#enqueue(TEXT, bytes, bytes.length);
+    this.#enqueue(Opcode.Text, bytes, bytes.length);
   }
 
   sendBinary(bytes: Uint8Array): void {
     if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
-      const frame = buildFrame(BINARY, bytes, false);
+      const frame = buildFrame(Opcode.Binary, bytes, false);
       this.#write(frame, frameWritten(frame));
       return;
     }
     // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
-    this.#enqueue(BINARY, Buffer.from(bytes), bytes.length);
+    this.#enqueue(Opcode.Binary, Buffer.from(bytes), bytes.length);
   }
 
   sendBlob(blob: Blob): void {
-    this.#enqueue(BINARY, blob, blob.size);
+    this.#enqueue(Opcode.Binary, blob, blob.size);
   }
 
   /** The close frame goes after every data message sent before close() (RFC 6455 §5.5.1). */
   sendClose(payload: Uint8Array): void {
     if (this.#queue !== undefined) {
-      this.#enqueue(CLOSE, payload, 0);
+      this.#enqueue(Opcode.Close, payload, 0);
       return;
     }
-    this.#write(buildFrame(CLOSE, payload, false));
+    this.#write(buildFrame(Opcode.Close, payload, false));
     this.#owner.onCloseWritten();
   }
 
@@ -143,7 +140,7 @@ export class Sender {
       }
       const data = job.data;
       if (data instanceof Uint8Array) {
-        if (job.opcode !== CLOSE && this.#deflate !== undefined && data.length >= this.#threshold) {
+        if (job.opcode !== Opcode.Close && this.#deflate !== undefined && data.length >= this.#threshold) {
           this.#busy = true;
           this.#deflate.compress(data, (this.#compressed ??= (payload) => this.#onCompressed(payload)));
           return;
@@ -171,7 +168,7 @@ export class Sender {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
     this.#write(frame, frameWritten(frame));
-    if (job.opcode === CLOSE) this.#owner.onCloseWritten();
+    if (job.opcode === Opcode.Close) this.#owner.onCloseWritten();
   }
 
   #onCompressed(payload: Buffer): void {
