@@ -41,73 +41,50 @@ const onwarn = (warning, warn) => {
 // es2022 keeps class fields native (es2020 turns them into helpers that Deno's checker loses).
 const ts = () => esbuild({ target: "es2022", tsconfig: "tsconfig.json", sourceMap: false });
 
-// Matches package.json "sideEffects": false: importing a module does no work.
 /** Deno reads types for a .js module from this directive; Node and bundlers ignore the comment. */
 const selfTypes = (chunk) => (chunk.isEntry ? `// @ts-self-types="./${chunk.name}.d.ts"` : "");
 
+// Matches package.json "sideEffects": false: importing a module does no work.
 const treeshake = { moduleSideEffects: false };
+
+/** A JavaScript bundle: every one shares the external rule, the warning policy and tree-shaking. */
+const bundle = (input, output, plugins = [ts()]) => ({ input, external, onwarn, treeshake, plugins, output });
+
+/** A declaration bundle for one entry (rollup-plugin-dts); `.d.ts` or `.d.cts` by `file`. */
+const types = (input, file) => ({
+  input,
+  external,
+  plugins: [dts({ tsconfig: "tsconfig.json" })],
+  output: { file, format: "es" },
+});
 
 export default [
   // Browser ESM on its own: one self-contained file, so nothing it loads can pull in the frame
   // codec or a `node:` module through a chunk shared with the Node entries.
-  {
-    input: pick(["index"]),
-    external,
-    onwarn,
-    treeshake,
-    plugins: [ts()],
-    output: { dir: "dist", format: "es", entryFileNames: "[name].js", banner: selfTypes },
-  },
+  bundle(pick(["index"]), { dir: "dist", format: "es", entryFileNames: "[name].js", banner: selfTypes }),
   // Node / Deno ESM: node.js and node-client.js share one copy of the built-in client class.
-  {
-    input: pick(["node", "deno", "node-client"]),
-    external,
-    onwarn,
-    treeshake,
-    plugins: [ts()],
-    output: {
-      dir: "dist",
-      format: "es",
-      entryFileNames: "[name].js",
-      chunkFileNames: "chunks/[name]-[hash].js",
-      banner: selfTypes,
-    },
-  },
-  {
-    input: pick(CJS_ENTRIES),
-    external,
-    onwarn,
-    treeshake,
-    plugins: [ts()],
-    output: {
-      dir: "dist",
-      format: "cjs",
-      exports: "named",
-      entryFileNames: "[name].cjs",
-      chunkFileNames: "chunks/[name]-[hash].cjs",
-    },
-  },
-  {
-    input: ENTRIES.index,
-    external,
-    onwarn,
-    treeshake,
-    plugins: [ts(), terser(TERSER)],
-    output: { file: "dist/resilient-ws.iife.min.js", format: "iife", name: "ResilientWS" },
-  },
+  bundle(pick(["node", "deno", "node-client"]), {
+    dir: "dist",
+    format: "es",
+    entryFileNames: "[name].js",
+    chunkFileNames: "chunks/[name]-[hash].js",
+    banner: selfTypes,
+  }),
+  bundle(pick(CJS_ENTRIES), {
+    dir: "dist",
+    format: "cjs",
+    exports: "named",
+    entryFileNames: "[name].cjs",
+    chunkFileNames: "chunks/[name]-[hash].cjs",
+  }),
+  bundle(
+    ENTRIES.index,
+    { file: "dist/resilient-ws.iife.min.js", format: "iife", name: "ResilientWS" },
+    [ts(), terser(TERSER)],
+  ),
   // Types: one self-contained declaration file per entry (no shared chunks). A chunk would be
   // imported as "./chunks/x.js", which TypeScript maps to x.d.ts but Deno (reading the
   // @ts-self-types directive) does not.
-  ...Object.entries(ENTRIES).map(([name, input]) => ({
-    input,
-    external,
-    plugins: [dts({ tsconfig: "tsconfig.json" })],
-    output: { file: `dist/${name}.d.ts`, format: "es" },
-  })),
-  ...CJS_ENTRIES.map((name) => ({
-    input: ENTRIES[name],
-    external,
-    plugins: [dts({ tsconfig: "tsconfig.json" })],
-    output: { file: `dist/${name}.d.cts`, format: "es" },
-  })),
+  ...Object.entries(ENTRIES).map(([name, input]) => types(input, `dist/${name}.d.ts`)),
+  ...CJS_ENTRIES.map((name) => types(ENTRIES[name], `dist/${name}.d.cts`)),
 ];
