@@ -15,9 +15,9 @@ import {
   route,
   text,
   withSchema,
-  type StandardSchemaV1,
 } from "../../dist/index.js";
 import { collectEvents, deepEqual, equal, eventually, nextEvent, ok, server, uniquePath, type Received } from "./helpers.js";
+import { QuoteSchema, type Quote } from "../shared/quote-schema.js";
 
 const command = <T>(name: string, payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>(name, payload);
 const burst = (path: string, texts: string[]) => command<number>("ws:burst", { path, texts });
@@ -27,7 +27,6 @@ const select = (path: string, choice: "first" | "last" | "none") => command<bool
 const offered = (path: string) => command<string[]>("ws:offered", { path });
 const echo = (path: string, on: boolean) => command<boolean>("ws:echo", { path, echo: on });
 
-type Quote = { type: "quote"; pair: string; bid: number };
 type MarketOpen = { type: "open"; market: string };
 type Req = { type: "req"; op: string; id?: number; result?: string };
 type Msg = Quote | MarketOpen | Req;
@@ -69,20 +68,6 @@ function assertReason(error: unknown, cause: new () => Error) {
   ok(original instanceof cause, `cause is a ${cause.name}: ${String(original)}`);
   ok(message.startsWith("json(): ") && message.includes(original.message), `reason: ${message}`);
 }
-
-/** Hand-written Standard Schema v1 (no zod): a quote with a numeric bid; the output adds `mid`. */
-const QuoteSchema: StandardSchemaV1<unknown, Quote & { checked: true }> = {
-  "~standard": {
-    version: 1,
-    vendor: "test",
-    validate(value) {
-      const v = value as Partial<Quote> | null;
-      if (typeof v !== "object" || v === null || v.type !== "quote") return { issues: [{ message: "not a quote", path: ["type"] }] };
-      if (typeof v.bid !== "number") return { issues: [{ message: "bid must be a number", path: ["bid"] }] };
-      return { value: { ...(v as Quote), checked: true } };
-    },
-  },
-};
 
 describe("typed e2e (Chromium, dist/index.js): codecs", () => {
   it("json sends typed messages as text frames and delivers decoded ones, also from binary UTF-8 frames", async () => {

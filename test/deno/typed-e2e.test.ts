@@ -14,12 +14,11 @@ import {
   route,
   text,
   withSchema,
-  type StandardSchemaV1,
 } from "../../dist/deno.js";
 import { TypedServer } from "../fixtures/deno-typed-server.ts";
 import { collectEvents as collect, nextEvent as next } from "../shared/events.ts";
+import { QuoteSchema, type Quote } from "../shared/quote-schema.ts";
 
-type Quote = { type: "quote"; pair: string; bid: number };
 type MarketOpen = { type: "open"; market: string };
 type Req = { type: "req"; op: string; id?: number; result?: string };
 type Msg = Quote | MarketOpen | Req;
@@ -47,20 +46,6 @@ function assertReason(error: unknown, cause: new () => Error) {
   assert.ok(original instanceof cause, `cause is a ${cause.name}: ${String(original)}`);
   assert.ok(message.startsWith("json(): ") && message.includes(original.message), `reason: ${message}`);
 }
-
-/** Hand-written Standard Schema v1 (no zod): a quote with a numeric bid; the output adds `checked`. */
-const QuoteSchema: StandardSchemaV1<unknown, Quote & { checked: true }> = {
-  "~standard": {
-    version: 1,
-    vendor: "test",
-    validate(value) {
-      const v = value as Partial<Quote> | null;
-      if (typeof v !== "object" || v === null || v.type !== "quote") return { issues: [{ message: "not a quote", path: ["type"] }] };
-      if (typeof v.bid !== "number") return { issues: [{ message: "bid must be a number", path: ["bid"] }] };
-      return { value: { ...(v as Quote), checked: true } };
-    },
-  },
-};
 
 /** A server and the clients of one test; `done()` closes every client (waiting for its final close) and the server. */
 function scene() {
