@@ -31,9 +31,10 @@ export type ErrorCode =
 const BRAND = Symbol.for("resilient-ws.error");
 
 export class ResilientError extends Error {
-  readonly code: ErrorCode;
+  // Declared, not class fields: assigned once in the constructor, and no field definitions to ship.
+  declare readonly code: ErrorCode;
   /** Close code to send when this error fails a connection (1002, 1007, 1009, …). */
-  readonly closeCode: number | undefined;
+  declare readonly closeCode: number | undefined;
   readonly [BRAND] = true;
 
   constructor(code: ErrorCode, message: string, closeCode?: number, options?: { cause?: unknown }) {

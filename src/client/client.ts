@@ -9,11 +9,11 @@ import type {
 import { createError, type ErrorCode } from "../errors.js";
 import { systemClock } from "../reliability/clock.js";
 import { keepalive, type Keepalive } from "../reliability/keepalive.js";
-import { outbox, sizeOf, utf8Length, type Outbox } from "../reliability/outbox.js";
+import { outbox, sizeOf, type Outbox } from "../reliability/outbox.js";
 import { nextAttempt } from "../reliability/reconnect.js";
 import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./close-codes.js";
 import type { Codec } from "./codec.js";
-import { event, type ResilientCloseEvent, type ResilientErrorEvent, type ResilientEventMap, type ResilientMessageEvent } from "./events.js";
+import { type ResilientCloseEvent, type ResilientErrorEvent, type ResilientEventMap, type ResilientMessageEvent } from "./events.js";
 import { normalize, type EnvironmentTarget, type Normalized, type Provider, type ResilientOptions, type UrlProvider, type WebSocketClass } from "./options.js";
 import { S, canMove, readyStates, stateNames, type State } from "./state.js";
 
@@ -51,8 +51,6 @@ export const INTERCEPT: unique symbol = Symbol();
 type Socket = TransportSocket & { terminate?(): void };
 type Handler<E> = ((event: E) => unknown) | null;
 
-const READY_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
-const ENV_EVENTS = ["online", "offline", "visibilitychange"];
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == "function" ? (p as () => T | Promise<T>)() : p);
 
 /**
@@ -87,7 +85,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** Generation: bumped whenever the current attempt or socket is abandoned; stale events are ignored. */
   #n = 0;
   #s?: Socket;
-  #offered: string[] = [];
+  #offered?: string[];
   #codec?: Codec<In, Out>;
   #q: Outbox<Out, SendData>;
   #timer: unknown;
@@ -95,7 +93,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #up = 0;
   /** Floor for the next reconnect delay from the server (Retry-After), in ms. */
   #wait?: number;
-  #off = false;
+  #off?: boolean;
   #win?: EnvironmentTarget | null;
   #bt?: string;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
@@ -180,7 +178,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** Final: no reconnect after it, ever. Validates like the browser's close(). */
   close(code?: number, reason?: string): void {
     const s = this.#s;
-    checkClose(code, reason, utf8Length);
+    checkClose(code, reason);
     if (this.#final()) return;
     if (s && this.#state != S.Reconnecting) {
       this.#set(S.Closing);
@@ -267,7 +265,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const p = s.protocol;
     c.clearTimeout(this.#timer);
     // RFC 6455 §4.1: the server selects one of the offered subprotocols, or none.
-    if (o.requireProtocol && !this.#offered.includes(p)) return this.#noProtocol(s, `server selected "${p}"`);
+    if (o.requireProtocol && !this.#offered!.includes(p)) return this.#noProtocol(s, `server selected "${p}"`);
     const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
     this.#up = c.now();
     if (this.#st.connects++) this.#st.reconnects++;
@@ -366,8 +364,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #stop() {
     ++this.#n;
     this.#o.clock.clearTimeout(this.#timer);
-    this.#ka?.stop();
-    this.#ka = undefined;
+    this.#ka = this.#ka?.stop();
   }
 
   /** Skip the wait: the next attempt starts now. */
@@ -388,7 +385,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
 
   #emit(type: string, fields?: object) {
-    this.dispatchEvent(event(type, fields));
+    this.dispatchEvent(Object.assign(new Event(type), fields));
   }
 
   #abort = () => this.close(NORMAL);

@@ -1,3 +1,5 @@
+import { utf8Length } from "../reliability/outbox.js";
+
 /** Close codes the client acts on (RFC 6455 §7.4.1, IANA registry). */
 export const NORMAL = 1000;
 /** Synthesized for connections that ended without a close frame (timeout, dead link). */
@@ -17,8 +19,8 @@ export const retryable = (code: number): boolean => code != POLICY_VIOLATION && 
  * be 1000 or 3000–4999 (InvalidAccessError), the reason at most 123 UTF-8 bytes (SyntaxError,
  * RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the code).
  */
-export function checkClose(code: number | undefined, reason: string | undefined, bytes: (s: string) => number): void {
+export function checkClose(code: number | undefined, reason: string | undefined): void {
   if (code !== undefined && code != NORMAL && !(code >= 3000 && code <= 4999))
     throw new DOMException("close code " + code, "InvalidAccessError");
-  if (reason && bytes(reason) > 123) throw new DOMException("close reason > 123 bytes", "SyntaxError");
+  if (reason && utf8Length(reason) > 123) throw new DOMException("close reason > 123 bytes", "SyntaxError");
 }

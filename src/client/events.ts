@@ -37,6 +37,3 @@ export interface ResilientEventMap<In = unknown, Out = unknown> {
   drop: DropEvent<Out>;
   decodeerror: DecodeErrorEvent;
 }
-
-export const event = <T extends object>(type: string, fields?: T): EventWith<T> =>
-  Object.assign(new Event(type), fields);

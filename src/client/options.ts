@@ -220,13 +220,17 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
   window?: EnvironmentTarget | null;
 }
 
-/** Options normalized once into a fully filled object. */
+/**
+ * Options normalized once into a filled object. Defaults that mean "no limit" or the first policy
+ * (jitter "full", maxRetries and ttl Infinity, overflow "drop-oldest") are left absent: the parts
+ * read an absent value as that default, which keeps them out of the browser bundle.
+ */
 export interface Normalized<In, Out>
   extends Omit<ResilientOptions<In, Out>, "keepalive" | "queue" | "clock" | "random" | "connectTimeout"> {
-  retry: (Required<Omit<ReconnectOptions, "shouldReconnect">> & ReconnectOptions) | undefined;
+  retry: (Required<Pick<ReconnectOptions, "minDelay" | "maxDelay" | "factor" | "resetAfter">> & ReconnectOptions) | undefined;
   connectTimeout: number;
   keepalive: (KeepaliveOptions & { interval: number; timeout: number }) | undefined;
-  queue: Required<QueueOptions>;
+  queue: Required<Pick<QueueOptions, "maxMessages" | "maxBytes">> & QueueOptions;
   clock: Clock;
   random: () => number;
 }
@@ -239,14 +243,12 @@ export const normalize = <In, Out>(o: ResilientOptions<In, Out>, clock: Clock): 
         minDelay: 500,
         maxDelay: 30_000,
         factor: 2,
-        jitter: "full",
-        maxRetries: Infinity,
         resetAfter: 5_000,
         ...o.reconnect,
       },
   connectTimeout: o.connectTimeout ?? 10_000,
   keepalive: o.keepalive === false ? undefined : { interval: 25_000, timeout: 10_000, ...o.keepalive },
-  queue: { maxMessages: 1_000, maxBytes: 1 << 20, overflow: "drop-oldest", ttl: Infinity, ...o.queue },
+  queue: { maxMessages: 1_000, maxBytes: 1 << 20, ...o.queue },
   clock: o.clock ?? clock,
   random: o.random ?? Math.random,
 });

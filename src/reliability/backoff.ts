@@ -3,7 +3,8 @@ export interface BackoffOptions {
   minDelay: number;
   maxDelay: number;
   factor: number;
-  jitter: "full" | "none";
+  /** @default "full" (absent is "full") */
+  jitter?: "full" | "none";
 }
 
 /**

@@ -5,7 +5,8 @@ export interface Keepalive {
   alive(reply?: boolean): void;
   /** Probe now (a page back from the background must not trust a stale socket). */
   probe(): void;
-  stop(): void;
+  /** Returns undefined, so `ka = ka?.stop()` both stops and forgets. */
+  stop(): undefined;
 }
 
 /**
@@ -48,6 +49,6 @@ export function keepalive(
       clock.clearTimeout(timer);
       send();
     },
-    stop: () => clock.clearTimeout(timer),
+    stop: () => void clock.clearTimeout(timer),
   };
 }

@@ -8,9 +8,10 @@ export type DropReason = "overflow" | "ttl" | "closed";
 export interface OutboxOptions {
   maxMessages: number;
   maxBytes: number;
-  overflow: Overflow;
-  /** Milliseconds a message may wait; `Infinity` for no limit. */
-  ttl: number;
+  /** Absent is "drop-oldest". */
+  overflow?: Overflow;
+  /** Milliseconds a message may wait; `Infinity` or absent for no limit. */
+  ttl?: number;
 }
 
 /** A queued message: the application message, its encoded frame, its size, when, and who encoded it. */
@@ -89,7 +90,8 @@ export function outbox<M, D>(o: OutboxOptions, clock: Clock, drop: (m: M, why: D
     drop(e.m, why);
   };
   const expire = () => {
-    while (q.length && q[0]!.at < clock.now() - o.ttl) remove("ttl");
+    // An absent ttl makes the bound NaN, which no timestamp is below: no expiry.
+    while (q.length && q[0]!.at < clock.now() - o.ttl!) remove("ttl");
   };
   return box;
 }

@@ -1,7 +1,8 @@
 import { backoff, type BackoffOptions } from "./backoff.js";
 
 export interface ReconnectPlanOptions extends BackoffOptions {
-  maxRetries: number;
+  /** Absent: no limit. */
+  maxRetries?: number;
   resetAfter: number;
 }
 
@@ -21,7 +22,8 @@ export function nextAttempt(
   minWait = 0,
 ): { attempt: number; delay: number } | undefined {
   attempt = (uptime >= o.resetAfter ? 0 : attempt) + 1;
-  if (attempt > o.maxRetries) return;
+  // An absent maxRetries compares false: no limit.
+  if (attempt > o.maxRetries!) return;
   const delay = backoff(attempt, o, random);
   return { attempt, delay: Math.max(delay, tryLater ? o.maxDelay : 0, minWait) };
 }
