@@ -239,6 +239,16 @@ export class FrameDecoder {
     return true;
   }
 
+  /**
+   * A copy of `source[start..end)`. Not `source.slice()`: the owner's chunk may be a Node Buffer,
+   * whose slice() is a view of the same bytes, not a copy.
+   */
+  #copy(source: Uint8Array, start: number, end: number): Uint8Array {
+    const copy = this.#allocate(end - start);
+    copy.set(source.subarray(start, end));
+    return copy;
+  }
+
   #readPayload(): boolean {
     const length = this.#payloadLength;
     const chunk = this.#chunk;
@@ -314,7 +324,7 @@ export class FrameDecoder {
       this.#sealTail();
       // Views of the owner's chunk are kept only when it promised not to reuse chunks.
       if (!owned && this.#retainChunks) this.#borrowed = true;
-      this.#fragments.push(owned ? source : this.#retainChunks ? source.subarray(start, end) : source.slice(start, end));
+      this.#fragments.push(owned ? source : this.#retainChunks ? source.subarray(start, end) : this.#copy(source, start, end));
     } else if (length > 0) {
       this.#append(source, start, end);
     }

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Buffer } from "node:buffer";
 import { isResilientError } from "../../src/errors.js";
 import { FrameDecoder } from "../../src/protocol/decoder.js";
 import { encodeClosePayload, encodeFrame, encodeFrameBytes, encodeTextFrame } from "../../src/protocol/encoder.js";
@@ -159,6 +160,21 @@ describe("views and copies", () => {
   it("without retainChunks, a fragment survives its chunk being overwritten", () => {
     // decode() overwrites every chunk after push(): the first fragment must have been copied.
     assert.deepEqual(decode([hex("010348656c"), hex("80026c6f")]), [["message", "text", false, HELLO]]);
+  });
+
+  it("without retainChunks, a large fragment survives its chunk being overwritten when chunks are Node Buffers", () => {
+    // Buffer#slice() is a view, not a copy: the decoder must copy fragments over 1 KiB itself.
+    const first = pattern(5000);
+    const second = pattern(3000).reverse();
+    const reused = Buffer.alloc(6000);
+    const { handler, events } = recorder();
+    const decoder = new FrameDecoder(handler, OPTIONS);
+    for (const bytes of [frame({ opcode: 2, fin: false, payload: first }), frame({ opcode: 0, payload: second })]) {
+      reused.fill(0xee);
+      reused.set(bytes);
+      decoder.push(reused.subarray(0, bytes.length));
+    }
+    assert.deepEqual(events, [["message", "binary", false, digest(concat(first, second))]]);
   });
 
   it("allocate is used for frames spanning chunks and for reassembly, and its garbage never shows", () => {
