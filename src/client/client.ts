@@ -6,6 +6,7 @@ import type {
   TransportConstructor,
   TransportSocket,
 } from "../adapters/transport.js";
+import type { AnyEventListener, ListenerOptions, RemoveListenerOptions } from "../dom-types.js";
 import { createError, type ErrorCode } from "../errors.js";
 import { systemClock } from "../reliability/clock.js";
 import { keepalive, type Keepalive } from "../reliability/keepalive.js";
@@ -412,13 +413,13 @@ export interface ResilientWebSocket<In = RawData, Out = SendData> {
   addEventListener<K extends keyof ResilientEventMap<In, Out>>(
     type: K,
     listener: (this: ResilientWebSocket<In, Out>, event: ResilientEventMap<In, Out>[K]) => unknown,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: AnyEventListener | null, options?: boolean | ListenerOptions): void;
   removeEventListener<K extends keyof ResilientEventMap<In, Out>>(
     type: K,
     listener: (this: ResilientWebSocket<In, Out>, event: ResilientEventMap<In, Out>[K]) => unknown,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | RemoveListenerOptions,
   ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: AnyEventListener | null, options?: boolean | RemoveListenerOptions): void;
 }

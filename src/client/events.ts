@@ -8,8 +8,24 @@ import type { State } from "./state.js";
 export type EventWith<T> = Event & Readonly<T>;
 
 export type OpenEvent = Event;
-/** `data` is the decoded message with a codec, else the raw W3C data. */
-export type ResilientMessageEvent<In> = MessageEvent<In>;
+/**
+ * `data` is the decoded message with a codec, else the raw W3C data. At run time this is the
+ * runtime's MessageEvent. The type spells out MessageEvent's members instead of naming the DOM
+ * lib's MessageEvent<In> (which @types/node does not declare as generic), so it needs no DOM lib
+ * and still fits where one is expected, e.g. a listener annotated `(e: MessageEvent) => …`.
+ */
+export interface ResilientMessageEvent<In> extends Event {
+  readonly data: In;
+  /** Empty for WebSocket messages in every runtime. */
+  readonly lastEventId: string;
+  readonly origin: string;
+  /** Always empty for WebSocket messages. */
+  readonly ports: readonly never[];
+  /** Always null for WebSocket messages. */
+  readonly source: null;
+  /** The DOM's legacy initializer; browsers have it, Node's and Deno's MessageEvent do not. */
+  initMessageEvent(type: string, ...legacy: never[]): void;
+}
 export type ResilientCloseEvent = EventWith<{ code: number; reason: string; wasClean: boolean }>;
 /** `error` is set when the client itself failed the attempt (a ResilientError) or the transport gave one. */
 export type ResilientErrorEvent = EventWith<{ error?: unknown }>;

@@ -95,7 +95,7 @@ describe("resolution of the built package", () => {
     assert.deepEqual(await resolvedBy("resilient-ws/node", "node", [], "cjs"), ["dist/node-client.cjs"]);
   });
 
-  it("TypeScript (node16) type-checks an ESM and a CJS consumer with the shipped .d.ts / .d.cts", async () => {
+  it("TypeScript (node16) type-checks an ESM and a CJS consumer with the shipped .d.ts / .d.cts, with and without the DOM lib", async () => {
     writeFileSync(
       join(consumer.dir, "esm.mts"),
       [
@@ -107,6 +107,15 @@ describe("resolution of the built package", () => {
         `ws.send({ type: "order", qty: 1 });`,
         `// @ts-expect-error a quote is not an outgoing message`,
         `ws.send({ type: "quote", bid: 1 });`,
+        `ws.addEventListener("message", (event) => console.log(event.data.bid, event.origin), { once: true });`,
+        `// Browser-style code annotates the event as the runtime's MessageEvent.`,
+        `ws.addEventListener("message", (event: MessageEvent) => console.log(event.data));`,
+        `const off = ws.on("close", (event) => console.log(event.code, event.wasClean));`,
+        `off();`,
+        `const raw = new WebSocket("ws://127.0.0.1:1");`,
+        `raw.addEventListener("pong", (event) => console.log(event.data.byteLength), { signal: AbortSignal.timeout(1) });`,
+        `raw.onmessage = (event) => console.log(event.data);`,
+        `raw.ping();`,
         `ws.close();`,
       ].join("\n"),
     );
@@ -122,28 +131,32 @@ describe("resolution of the built package", () => {
         `ws.close();`,
       ].join("\n"),
     );
-    writeFileSync(
-      join(consumer.dir, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          module: "node16",
-          moduleResolution: "node16",
-          target: "es2022",
-          strict: true,
-          noEmit: true,
-          lib: ["es2022", "dom"],
-          // A Node user has @types/node; the consumer folder borrows ours.
-          typeRoots: [join(ROOT, "node_modules", "@types")],
-          types: ["node"],
-          skipLibCheck: false,
-        },
-        files: ["esm.mts", "cjs.cts"],
-      }),
-    );
-    const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const result = await run(process.execPath, [tsc, "-p", join(consumer.dir, "tsconfig.json")]).catch(
-      (error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? "", stderr: error.stderr ?? "", failed: true }),
-    );
-    assert.equal("failed" in result, false, `tsc failed:\n${result.stdout}${result.stderr}`);
+    // With the DOM lib (an SPA, or a Node project that adds it) and without it (a Node project with
+    // only @types/node): our .d.ts files must not need DOM-only names such as AddEventListenerOptions.
+    for (const lib of [["es2022", "dom"], ["es2022"]]) {
+      writeFileSync(
+        join(consumer.dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            module: "node16",
+            moduleResolution: "node16",
+            target: "es2022",
+            strict: true,
+            noEmit: true,
+            lib,
+            // A Node user has @types/node; the consumer folder borrows ours.
+            typeRoots: [join(ROOT, "node_modules", "@types")],
+            types: ["node"],
+            skipLibCheck: false,
+          },
+          files: ["esm.mts", "cjs.cts"],
+        }),
+      );
+      const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+      const result = await run(process.execPath, [tsc, "-p", join(consumer.dir, "tsconfig.json")]).catch(
+        (error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? "", stderr: error.stderr ?? "", failed: true }),
+      );
+      assert.equal("failed" in result, false, `tsc with lib ${lib.join(", ")} failed:\n${result.stdout}${result.stderr}`);
+    }
   });
 });

@@ -3,8 +3,9 @@
  * define our own with the W3C fields; MessageEvent is global in Node 20 and Deno and is used as is.
  */
 import type { ResilientError } from "../../errors.js";
+import type { EventInitFields } from "../../dom-types.js";
 
-export interface CloseEventInit extends EventInit {
+export interface CloseEventInit extends EventInitFields {
   code?: number;
   reason?: string;
   wasClean?: boolean;

@@ -6,6 +6,7 @@
 import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { createError, isResilientError, type ResilientError } from "../../errors.js";
+import type { AnyEventListener, ListenerOptions, RemoveListenerOptions } from "../../dom-types.js";
 import { isToken } from "../../protocol/extensions.js";
 import { Connection } from "./connection.js";
 import { PerMessageDeflate } from "./deflate.js";
@@ -188,20 +189,20 @@ export class WebSocket extends EventTarget {
   override addEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: ((this: WebSocket, event: WebSocketEventMap[K]) => unknown) | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+  override addEventListener(type: string, listener: AnyEventListener | null, options?: boolean | ListenerOptions): void;
+  override addEventListener(type: string, listener: AnyEventListener | null, options?: boolean | ListenerOptions): void {
     super.addEventListener(type, listener, options);
   }
 
   override removeEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: ((this: WebSocket, event: WebSocketEventMap[K]) => unknown) | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | RemoveListenerOptions,
   ): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+  override removeEventListener(type: string, listener: AnyEventListener | null, options?: boolean | RemoveListenerOptions): void;
+  override removeEventListener(type: string, listener: AnyEventListener | null, options?: boolean | RemoveListenerOptions): void {
     super.removeEventListener(type, listener, options);
   }
 
