@@ -1,15 +1,9 @@
 // Echo through Chromium's own WebSocket (the default transport) against the runner's `ws` server.
 import { ResilientWebSocket, json } from "../../src/index.js";
-import { deepEqual, equal, nextEvent, ok, server, uniquePath } from "./helpers.js";
-
-const open: ResilientWebSocket<unknown, unknown>[] = [];
-function track<T extends ResilientWebSocket<never, never>>(ws: T): T {
-  open.push(ws as unknown as ResilientWebSocket<unknown, unknown>);
-  return ws;
-}
+import { deepEqual, equal, nextEvent, ok, server, takeTracked, track, uniquePath } from "./helpers.js";
 
 afterEach(() => {
-  for (const ws of open.splice(0)) ws.close();
+  for (const ws of takeTracked()) ws.close();
 });
 
 describe("echo in Chromium", () => {

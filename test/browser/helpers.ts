@@ -8,6 +8,20 @@ export { collectEvents, nextEvent } from "../shared/events.js";
 
 export type Received = { text: string } | { binary: number[] };
 
+/** Clients a test opened; each test file's afterEach takes and closes them (one page per file). */
+const tracked: Array<{ close(): void }> = [];
+
+/** Remember `ws` so that afterEach closes it. */
+export function track<T extends { close(): void }>(ws: T): T {
+  tracked.push(ws);
+  return ws;
+}
+
+/** The clients tracked since the last call, for afterEach to close. */
+export function takeTracked(): Array<{ close(): void }> {
+  return tracked.splice(0);
+}
+
 export const server = {
   url: (path: string) => executeServerCommand<string, undefined>("ws:url").then((base) => `${base}${path}`),
   drop: () => executeServerCommand<number, undefined>("ws:drop"),

@@ -2,7 +2,7 @@
 // sent every interval, the runner's server answers {"type":"ping"} with {"type":"pong"}, and
 // keepalive.isPong recognises the answer.
 import { ResilientWebSocket } from "../../src/index.js";
-import { deepEqual, equal, eventually, nextEvent, ok, server, uniquePath } from "./helpers.js";
+import { deepEqual, equal, eventually, nextEvent, ok, server, takeTracked, track, uniquePath } from "./helpers.js";
 
 const PING = '{"type":"ping"}';
 const PONG = '{"type":"pong"}';
@@ -13,14 +13,8 @@ const heartbeat = (interval: number, timeout: number) => ({
   isPong: (data: unknown) => data === PONG,
 });
 
-const clients: ResilientWebSocket[] = [];
-function track(ws: ResilientWebSocket): ResilientWebSocket {
-  clients.push(ws);
-  return ws;
-}
-
 afterEach(() => {
-  for (const ws of clients.splice(0)) ws.close();
+  for (const ws of takeTracked()) ws.close();
 });
 
 describe("keepalive heartbeat in Chromium", () => {

@@ -1,16 +1,10 @@
 // Browser offline/online through CDP Network.overrideNetworkState (flips navigator.onLine and fires
 // the window events, as a laptop leaving Wi-Fi does), against the runner's real `ws` server.
 import { ResilientWebSocket } from "../../src/index.js";
-import { equal, nextEvent, ok, server, uniquePath } from "./helpers.js";
-
-const clients: ResilientWebSocket[] = [];
-function track(ws: ResilientWebSocket): ResilientWebSocket {
-  clients.push(ws);
-  return ws;
-}
+import { equal, nextEvent, ok, server, takeTracked, track, uniquePath } from "./helpers.js";
 
 afterEach(async () => {
-  for (const ws of clients.splice(0)) ws.close();
+  for (const ws of takeTracked()) ws.close();
   await server.setOnline(true);
 });
 

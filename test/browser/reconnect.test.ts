@@ -1,20 +1,14 @@
 // Reconnect, backoff and the outage queue in Chromium against the runner's real `ws` server.
 import { ResilientWebSocket } from "../../src/index.js";
-import { collectEvents, deepEqual, equal, nextEvent, ok, server, uniquePath } from "./helpers.js";
+import { collectEvents, deepEqual, equal, nextEvent, ok, server, takeTracked, track, uniquePath } from "./helpers.js";
 
 interface ReconnectingEvent extends Event {
   readonly attempt: number;
   readonly delay: number;
 }
 
-const clients: ResilientWebSocket[] = [];
-function track(ws: ResilientWebSocket): ResilientWebSocket {
-  clients.push(ws);
-  return ws;
-}
-
 afterEach(async () => {
-  for (const ws of clients.splice(0)) ws.close();
+  for (const ws of takeTracked()) ws.close();
   // A test that stopped the server must not leave the next one without it.
   await server.start();
 });

@@ -16,8 +16,8 @@ import {
   text,
   withSchema,
 } from "../../dist/index.js";
-import { collectEvents, deepEqual, equal, eventually, nextEvent, ok, server, uniquePath, type Received } from "./helpers.js";
-import { QuoteSchema, type Quote } from "../shared/quote-schema.js";
+import { collectEvents, deepEqual, equal, eventually, nextEvent, ok, server, takeTracked, track, uniquePath, type Received } from "./helpers.js";
+import { QuoteSchema, REQ_IDS, type Msg, type Req } from "../shared/quote-schema.js";
 
 const command = <T>(name: string, payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>(name, payload);
 const burst = (path: string, texts: string[]) => command<number>("ws:burst", { path, texts });
@@ -27,28 +27,16 @@ const select = (path: string, choice: "first" | "last" | "none") => command<bool
 const offered = (path: string) => command<string[]>("ws:offered", { path });
 const echo = (path: string, on: boolean) => command<boolean>("ws:echo", { path, echo: on });
 
-type MarketOpen = { type: "open"; market: string };
-type Req = { type: "req"; op: string; id?: number; result?: string };
-type Msg = Quote | MarketOpen | Req;
 
 type DecodeError = Event & { data: unknown; error: unknown };
 const codeOf = (error: unknown) => (isResilientError(error) ? error.code : `not a ResilientError: ${String(error)}`);
 const fast = { minDelay: 10, maxDelay: 50 };
 
-interface Closable {
-  readonly state: string;
-  close(): void;
-  addEventListener(type: string, listener: () => void): void;
-}
-const clients: Closable[] = [];
-function track<T extends Closable>(ws: T): T {
-  clients.push(ws);
-  return ws;
-}
 afterEach(async () => {
-  for (const ws of clients.splice(0)) {
+  // Only ResilientWebSockets are tracked here; state and close() do not depend on the codec types.
+  for (const ws of takeTracked() as ResilientWebSocket[]) {
     if (ws.state === "closed") continue;
-    const closed = nextEvent(ws as unknown as EventTarget, "close");
+    const closed = nextEvent(ws, "close");
     ws.close();
     await closed;
   }
@@ -329,11 +317,7 @@ describe("typed e2e (Chromium, dist/index.js): route", () => {
 describe("typed e2e (Chromium, dist/index.js): request/response", () => {
   async function rpcClient(path: string) {
     const ws = await typedClient(path);
-    const rpc = correlate(ws, {
-      setId: (msg, id) => ({ ...msg, id: Number(id) }),
-      getId: (msg) => (msg.type === "req" ? msg.id : undefined),
-      timeout: 5_000,
-    });
+    const rpc = correlate(ws, REQ_IDS);
     const delivered: Msg[] = [];
     ws.on("message", (e) => delivered.push(e.data));
     await ws.opened();

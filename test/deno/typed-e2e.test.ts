@@ -17,11 +17,8 @@ import {
 } from "../../dist/deno.js";
 import { TypedServer } from "../fixtures/deno-typed-server.ts";
 import { collectEvents as collect, nextEvent as next } from "../shared/events.ts";
-import { QuoteSchema, type Quote } from "../shared/quote-schema.ts";
+import { QuoteSchema, REQ_IDS, type Msg, type Req } from "../shared/quote-schema.ts";
 
-type MarketOpen = { type: "open"; market: string };
-type Req = { type: "req"; op: string; id?: number; result?: string };
-type Msg = Quote | MarketOpen | Req;
 type DecodeError = Event & { data: unknown; error: unknown };
 
 interface Client {
@@ -315,11 +312,7 @@ for (const [name, transport] of transports) {
     const rpcClient = async (path: string) => {
       s.server.silent.add(path);
       const ws = typed(s, path);
-      const rpc = correlate(ws, {
-        setId: (msg, id) => ({ ...msg, id: Number(id) }),
-        getId: (msg) => (msg.type === "req" ? msg.id : undefined),
-        timeout: 5_000,
-      });
+      const rpc = correlate(ws, REQ_IDS);
       const delivered: Msg[] = [];
       ws.on("message", (e) => delivered.push(e.data));
       await ws.opened();
