@@ -9,4 +9,4 @@ import "../node/node-client-tls-proxy.test.ts";
 import "../node/node-client-deflate.test.ts";
 import "../node/node-client-peers.test.ts";
 import "../node/node-client-entry.test.ts";
-import "../node/node-client-frame-pool.test.ts";
+import "../node/node-client-frame-arena.test.ts";

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js";
-import { FREE_MAX_BYTES, pooledBytes } from "../../src/adapters/node/frame-pool.js";
+import { frameArena } from "../../src/adapters/node/frame-arena.js";
 import { closeCodeOf, closed, FrameReader, messages, next, rawServer, wsServer } from "./node-client-helpers.js";
 
 async function open(url: string, protocols?: string | string[]): Promise<WebSocket> {
@@ -78,7 +78,7 @@ function distinct(seed: number, length: number, offset = 0): Uint8Array {
   return bytes;
 }
 
-test("pooled frame buffers are not reused while frames still wait for a server that does not read", async () => {
+test("arena regions are not reused while frames still wait for a server that does not read", async () => {
   const peer = await wsServer({ echo: false });
   const connected = peer.nextConnection();
   const ws = await open(peer.url);
@@ -112,8 +112,8 @@ test("pooled frame buffers are not reused while frames still wait for a server t
       assert.equal(received[i]!.length, sent[i]!.length, `message ${i} length`);
       assert.ok(received[i]!.equals(sent[i]!), `message ${i} (${sent[i]!.length} bytes) differs`);
     }
-    // The buffers came back once written, within the pool's bounds.
-    assert.ok(pooledBytes() > 0 && pooledBytes() <= FREE_MAX_BYTES, `${pooledBytes()} bytes pooled`);
+    // Every arena region came back once its frame was written.
+    assert.equal(frameArena().usedBytes, 0);
     const done = next(ws, "close");
     ws.close();
     await done;
@@ -135,6 +135,8 @@ test("frames queued when the connection drops do not corrupt the frames of the n
     const gone = closed(dropped);
     peer.sockets[0]!.terminate();
     assert.equal((await gone).code, 1006);
+    // The frames still queued were dropped with the socket, and their arena regions came back.
+    assert.equal(frameArena().usedBytes, 0);
 
     ws = await open(peer.url);
     const server = await second;

@@ -3,20 +3,15 @@
  * one socket write. Masking into that buffer is the copy we must make anyway (the caller's bytes
  * are never changed), so a 1 MiB send costs one pass. Unlike the portable encodeFrameBytes of
  * src/protocol, this uses Buffer.allocUnsafe (Node's pool, not zero-filled) and Buffer#write for
- * small messages, and buffers from frame-pool.ts for large ones (see frameWritten).
+ * small messages, and regions of frame-arena.ts for large ones (see frameWritten).
  */
 import { Buffer } from "node:buffer";
 import { headerLength } from "../../protocol/encoder.js";
 import { maskWithKeyAt, writeMaskKey } from "../../protocol/mask.js";
-import { acquireFrameBuffer, POOLED_MAX_BYTES, POOLED_MIN_BYTES, releaseFrameBuffer } from "./frame-pool.js";
-
-/** A large frame's buffer: 2 spare bytes, the 14-byte header, the payload 8-byte aligned. */
-function largeFrameSize(length: number): number {
-  return length + 16;
-}
+import { frameArena, POOLED_MAX_BYTES, POOLED_MIN_BYTES } from "./frame-arena.js";
 
 function isPooled(length: number): boolean {
-  return length >= POOLED_MIN_BYTES && largeFrameSize(length) <= POOLED_MAX_BYTES;
+  return length >= POOLED_MIN_BYTES && length + 16 <= POOLED_MAX_BYTES;
 }
 
 /** Writes the header for `length` payload bytes at the start of `target`; returns its length. */
@@ -50,6 +45,14 @@ function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boole
  */
 export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): Buffer {
   const length = payload.length;
+  if (isPooled(length)) {
+    const arena = frameArena();
+    const pooled = arena.acquire(length + 14);
+    if (pooled !== undefined) {
+      arena.mask(payload, pooled, writeHeader(pooled, opcode, length, rsv1));
+      return pooled;
+    }
+  }
   let frame: Buffer;
   if (length < 65536) {
     frame = Buffer.allocUnsafe(headerLength(length) + length);
@@ -57,8 +60,7 @@ export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): 
     // A 14-byte header would leave a large payload 2 bytes off 8-byte alignment: start the frame 2
     // bytes into its buffer so the payload is aligned like the caller's bytes usually are, which
     // lets masking XOR whole words from source to target in one pass.
-    const size = largeFrameSize(length);
-    frame = isPooled(length) ? Buffer.from(acquireFrameBuffer(size), 2, size - 2) : Buffer.allocUnsafeSlow(size).subarray(2);
+    frame = Buffer.allocUnsafeSlow(length + 16).subarray(2);
   }
   const offset = writeHeader(frame, opcode, length, rsv1);
   if (length > 0) maskWithKeyAt(payload, frame, offset - 4, frame, offset);
@@ -66,15 +68,15 @@ export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): 
 }
 
 /**
- * The socket.write callback for a frame from buildFrame: for a pooled frame, one that gives its
- * buffer back once the socket is done with it (written to the kernel, or dropped with the socket);
- * for any other frame undefined (nothing to do).
+ * The socket.write callback for a frame from buildFrame: for a frame in the arena, one that gives
+ * its region back once the socket is done with it (written to the kernel, or dropped with the
+ * socket); for any other frame undefined (nothing to do).
  */
 export function frameWritten(frame: Buffer): (() => void) | undefined {
   if (!isPooled(frame.length - 14)) return undefined;
-  // Pooled frames are views of an ArrayBuffer from acquireFrameBuffer.
-  const buffer = frame.buffer as ArrayBuffer;
-  return () => releaseFrameBuffer(buffer);
+  const arena = frameArena();
+  if (!arena.owns(frame)) return undefined;
+  return () => arena.release(frame);
 }
 
 /** Text frame: the string is encoded straight into the frame and masked in place. */
