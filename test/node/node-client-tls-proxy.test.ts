@@ -10,6 +10,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { WebSocketServer } from "ws";
 import { WebSocket } from "../../src/node-client.js";
 import { isNoProxy, selectProxy } from "../../src/adapters/node/proxy.js";
+import { frameArena } from "../../src/adapters/node/frame-arena.js";
 import { closed, messages, next, wsServer } from "./node-client-helpers.js";
 
 let cert = "";
@@ -53,6 +54,28 @@ test("wss: a self-signed certificate is rejected without `ca` (verification on b
   assert.equal((event.error as { code: string }).code, "ERR_CONNECTION");
   assert.match(String(event.error), /self[- ]signed|certificate/i);
   assert.equal(event.code, 1006);
+});
+
+test("wss: large binary messages (frames in the arena, masked by SIMD) echo intact, and their regions come back", async () => {
+  const ws = new WebSocket(tlsUrl, undefined, { tls: { ca: cert }, proxy: false });
+  ws.binaryType = "arraybuffer";
+  await next(ws, "open");
+  const sizes = [65536, (1 << 20) + 7, 3 * (1 << 20) + 63, 1 << 20, 200_003, 4 << 20];
+  const sent = sizes.map((size, n) => {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 29 + n * 53 + (i >>> 12)) & 0xff;
+    return bytes;
+  });
+  const got = messages(ws, sent.length);
+  for (const bytes of sent) ws.send(bytes);
+  const received = await got;
+  for (let n = 0; n < sent.length; n++) {
+    assert.ok(Buffer.from(received[n] as ArrayBuffer).equals(sent[n]!), `message ${n} (${sizes[n]} bytes) differs`);
+  }
+  assert.equal(frameArena().usedBytes, 0);
+  const done = closed(ws);
+  ws.close();
+  assert.equal((await done).wasClean, true);
 });
 
 test("wss: accepted with the certificate as `ca`, also with an explicit servername", async () => {
