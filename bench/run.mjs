@@ -67,7 +67,7 @@ async function runOnce(name, workload) {
   const s1 = await serverCpu();
   if (reply.error) throw new Error(`${name} ${workload.key ?? workload.type}: ${reply.error}`);
   const r = reply.result;
-  return { value: valueOf(workload, r), cpuPerOp: r.cpuUs / r.ops, clientCpu: r.cpuUs / 1e6 / r.seconds, serverCpu: (s1 - s0) / 1e6 / r.seconds };
+  return { value: valueOf(workload, r), cpuPerOp: r.cpuUs / r.ops, clientCpu: r.cpuUs / 1e6 / r.seconds, serverCpu: (s1 - s0) / 1e6 / r.seconds, faultsPerOp: r.faults / r.ops };
 }
 
 const results = {};
@@ -85,7 +85,7 @@ for (const w of workloads) {
         results[w.key][n].push(await runOnce(n, spec(n)));
       } catch (e) {
         notes.push(String(e.message).split("\n")[0]);
-        results[w.key][n].push({ value: NaN, cpuPerOp: NaN, clientCpu: NaN, serverCpu: NaN });
+        results[w.key][n].push({ value: NaN, cpuPerOp: NaN, clientCpu: NaN, serverCpu: NaN, faultsPerOp: NaN });
       }
     }
     process.stderr.write(".");
@@ -178,6 +178,16 @@ out.push(table(["workload", ...clients.map((c) => labelOf(c)), ...(workloads.som
   workloads.map((w) => [w.title, ...[...clients, ...(workloads.some((x) => x.raw) ? ["raw"] : [])].map((c) =>
     results[w.key]?.[c]?.length ? `${fmtNum(med(w.key, c, "cpuPerOp"))} (${fmtNum(Math.min(...results[w.key][c].map((r) => r.cpuPerOp)))}) / ${fmtPct(med(w.key, c, "clientCpu"))} / ${fmtPct(med(w.key, c, "serverCpu"))}` : "")])));
 out.push("");
+
+// Page faults explain swings of the 1 MiB workloads: fresh pages cost a fault each on first touch
+// (expensive in this VM), and how often the allocator hands back recycled memory depends on GC timing.
+const big = workloads.filter((w) => w.raw);
+if (big.length > 0) {
+  out.push("client minor page faults per MiB (4 KiB pages; medians)");
+  out.push(table(["workload", ...clients.map(labelOf), "node:net"],
+    big.map((w) => [w.title, ...[...clients, "raw"].map((c) => (results[w.key]?.[c]?.length ? fmtNum(med(w.key, c, "faultsPerOp")) : ""))])));
+  out.push("");
+}
 
 if (doMemory) {
   const m = (c, k) => median(memory[c].map((x) => x[k]));

@@ -1,4 +1,4 @@
-// Client-side workloads. Each returns { ops, seconds, bytes, cpuUs } measured in this process only.
+// Client-side workloads. Each returns { ops, seconds, bytes, cpuUs, faults } measured in this process only.
 // Every loop is bounded: by a duration (echo, sink) or a count with a hard time limit.
 import net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -9,6 +9,11 @@ const size = (d) => (typeof d === "string" ? d.length : d.byteLength);
 function cpuNow() {
   const u = process.cpuUsage();
   return u.user + u.system;
+}
+
+/** Minor page faults of this process so far: fresh memory touched for the first time. */
+function faultsNow() {
+  return process.resourceUsage().minorPageFault;
 }
 
 /** Resolves with `run`'s promise or rejects after `ms`; `cleanup` runs either way. */
@@ -40,6 +45,7 @@ export async function pingPong(client, { url, path, bytes, inflight, durationMs,
     let t0 = 0;
     let deadline = 0;
     let cpu0 = 0;
+    let faults0 = 0;
     client.onData(s, () => {
       const t = performance.now();
       outstanding--;
@@ -49,10 +55,11 @@ export async function pingPong(client, { url, path, bytes, inflight, durationMs,
         s.send(payload);
         outstanding++;
       } else if (outstanding === 0) {
-        resolve({ ops: counted, seconds: (last - t0) / 1e3, bytes: counted * bytes, cpuUs: cpuNow() - cpu0 });
+        resolve({ ops: counted, seconds: (last - t0) / 1e3, bytes: counted * bytes, cpuUs: cpuNow() - cpu0, faults: faultsNow() - faults0 });
       }
     });
     cpu0 = cpuNow();
+    faults0 = faultsNow();
     t0 = performance.now();
     deadline = t0 + durationMs;
     for (let i = 0; i < inflight; i++) {
@@ -69,11 +76,12 @@ export async function receive(client, { url, kind, count, limitMs }) {
     let n = 0;
     let bytes = 0;
     const cpu0 = cpuNow();
+    const faults0 = faultsNow();
     const t0 = performance.now();
     client.onData(s, (data) => {
       bytes += size(data);
       if (++n === count) {
-        resolve({ ops: n, seconds: (performance.now() - t0) / 1e3, bytes, cpuUs: cpuNow() - cpu0 });
+        resolve({ ops: n, seconds: (performance.now() - t0) / 1e3, bytes, cpuUs: cpuNow() - cpu0, faults: faultsNow() - faults0 });
       }
     });
     s.send("go");
@@ -103,10 +111,11 @@ export async function rawReceive({ netPort, count, limitMs }) {
   return bounded(limitMs, "raw receive", () => new Promise((resolve) => {
     let bytes = 0;
     const cpu0 = cpuNow();
+    const faults0 = faultsNow();
     const t0 = performance.now();
     sock.on("data", (chunk) => {
       bytes += chunk.length;
-      if (bytes >= total) resolve({ ops: count, seconds: (performance.now() - t0) / 1e3, bytes, cpuUs: cpuNow() - cpu0 });
+      if (bytes >= total) resolve({ ops: count, seconds: (performance.now() - t0) / 1e3, bytes, cpuUs: cpuNow() - cpu0, faults: faultsNow() - faults0 });
     });
   }), () => new Promise((r) => { sock.once("close", r); sock.destroy(); }));
 }
@@ -120,6 +129,7 @@ export async function rawSend({ netPort, inflight, durationMs, limitMs }) {
     let outstanding = 0;
     let last = 0;
     const cpu0 = cpuNow();
+    const faults0 = faultsNow();
     const t0 = performance.now();
     const deadline = t0 + durationMs;
     sock.on("data", (acks) => {
@@ -134,7 +144,7 @@ export async function rawSend({ netPort, inflight, durationMs, limitMs }) {
         }
       }
       if (t >= deadline && outstanding === 0) {
-        resolve({ ops: counted, seconds: (last - t0) / 1e3, bytes: counted * MIB, cpuUs: cpuNow() - cpu0 });
+        resolve({ ops: counted, seconds: (last - t0) / 1e3, bytes: counted * MIB, cpuUs: cpuNow() - cpu0, faults: faultsNow() - faults0 });
       }
     });
     for (let i = 0; i < inflight; i++) {
