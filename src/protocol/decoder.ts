@@ -22,6 +22,7 @@ const TAIL_CAPACITY = 1024;
 
 export class FrameDecoder {
   readonly #handler: FrameHandler;
+  readonly #hasOnText: boolean;
   readonly #maxPayload: number;
   readonly #maxFragments: number;
   readonly #allowRsv1: boolean;
@@ -73,6 +74,7 @@ export class FrameDecoder {
 
   constructor(handler: FrameHandler, options: DecoderOptions) {
     this.#handler = handler;
+    this.#hasOnText = typeof handler.onText === "function";
     this.#maxPayload = options.maxPayload;
     this.#maxFragments = options.maxFragments;
     this.#allowRsv1 = options.allowRsv1;
@@ -309,10 +311,14 @@ export class FrameDecoder {
     }
 
     if (opcode !== 0x0 && fin) {
-      // Unfragmented: the common case, delivered as a view.
-      const payload = owned ? source : source.subarray(start, end);
+      // Unfragmented: the common case, delivered as a view (or as a range, to an owner that takes
+      // text that way).
       this.#inHandler = true;
-      this.#handler.onMessage(payload, this.#messageText, this.#messageCompressed, owned);
+      if (this.#hasOnText && this.#messageText && !this.#messageCompressed) {
+        this.#handler.onText!(source, start, end);
+      } else {
+        this.#handler.onMessage(owned ? source : source.subarray(start, end), this.#messageText, this.#messageCompressed, owned);
+      }
       this.#inHandler = false;
       return true;
     }

@@ -27,6 +27,13 @@ export interface FrameHandler {
    * buffer out without copying (as ws does for binaryType "arraybuffer").
    */
   onMessage(data: Uint8Array, isText: boolean, compressed: boolean, owned?: boolean): void;
+  /**
+   * Optional: an unfragmented, uncompressed text message, already validated as UTF-8, as the range
+   * `source[start, end)` (valid only during the call, like onMessage's view). When the owner has it,
+   * the decoder calls it instead of onMessage for such messages, so an owner that decodes straight
+   * from its chunk (Node's Buffer#utf8Slice) creates no view per message.
+   */
+  onText?(source: Uint8Array, start: number, end: number): void;
   /** RFC 6455 §5.5.2; the owner answers with a pong carrying the same data. */
   onPing(data: Uint8Array): void;
   onPong(data: Uint8Array): void;

@@ -152,6 +152,48 @@ describe("views and copies", () => {
     ]);
   });
 
+  it("an owner with onText gets unfragmented uncompressed text as a range, at every split point; the rest still via onMessage", () => {
+    const text = "Hello ✓ 👋";
+    const input = concat(
+      frame({ opcode: 1, payload: utf8(text) }),
+      frame({ opcode: 1, fin: false, payload: utf8("frag") }),
+      frame({ opcode: 0, payload: utf8("ment") }),
+      frame({ opcode: 2, payload: utf8("bin") }),
+      frame({ opcode: 1, rsv1: true, payload: Uint8Array.of(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00) }),
+      frame({ opcode: 1, payload: new Uint8Array(0) }),
+      frame({ opcode: 1, payload: utf8("x".repeat(300)) }),
+    );
+    const run = (chunks: Uint8Array[]): string[] => {
+      const seen: string[] = [];
+      const decoder = new FrameDecoder(
+        {
+          ...recorder().handler,
+          onText: (source, start, end) => seen.push(`range ${new TextDecoder().decode(source.subarray(start, end))}`),
+          onMessage: (data, isText, compressed) => seen.push(`message ${isText ? "text" : "binary"}${compressed ? " compressed" : ""} ${toHex(data)}`),
+        },
+        { ...OPTIONS, allowRsv1: true },
+      );
+      for (const chunk of chunks) {
+        const copy = chunk.slice();
+        decoder.push(copy);
+        copy.fill(0xee);
+      }
+      return seen;
+    };
+    const expected = [
+      `range ${text}`,
+      `message text ${toHex(utf8("fragment"))}`,
+      `message binary ${toHex(utf8("bin"))}`,
+      "message text compressed f248cdc9c90700",
+      "range ",
+      `range ${"x".repeat(300)}`,
+    ];
+    assert.deepEqual(run([input]), expected);
+    for (let split = 0; split <= input.length; split++) {
+      assert.deepEqual(run([input.subarray(0, split), input.subarray(split)]), expected, `split at ${split}`);
+    }
+  });
+
   it("retainChunks keeps fragment views of earlier chunks and still assembles correctly", () => {
     const bytes = hex("010348656c 80026c6f");
     assert.deepEqual(decode(chunks(bytes, 5), { retainChunks: true }), [["message", "text", false, HELLO]]);

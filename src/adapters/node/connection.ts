@@ -62,10 +62,10 @@ let textDecoder: TextDecoder | undefined;
 type Utf8Sliceable = Uint8Array & { utf8Slice?: (start: number, end: number) => string };
 
 /** UTF-8 already validated by the decoder. */
-function toText(data: Utf8Sliceable): string {
+function toText(data: Utf8Sliceable, start = 0, end = data.length): string {
   // Buffer's utf8Slice (Node and Deno) is about twice as fast as TextDecoder or toString() for
-  // short messages; plain Uint8Arrays use TextDecoder.
-  return typeof data.utf8Slice === "function" ? data.utf8Slice(0, data.length) : (textDecoder ??= new TextDecoder()).decode(data);
+  // short messages, and decodes a range without a view; plain Uint8Arrays use TextDecoder.
+  return typeof data.utf8Slice === "function" ? data.utf8Slice(start, end) : (textDecoder ??= new TextDecoder()).decode(data.subarray(start, end));
 }
 
 export class Connection implements FrameHandler {
@@ -163,6 +163,17 @@ export class Connection implements FrameHandler {
     (this.#inbox ??= []).push({ data: Buffer.from(data), isText, compressed });
     this.#updateFlow();
     this.#pumpInbox();
+  }
+
+  /** Unfragmented uncompressed text: decoded straight from the socket chunk, no view per message. */
+  onText(source: Uint8Array, start: number, end: number): void {
+    if (this.#closeSent || this.#failure !== undefined) return;
+    if (this.#inbox === undefined) {
+      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end) }));
+      return;
+    }
+    // Behind a compressed message that is still inflating: wait in order, as a copy.
+    this.onMessage(source.subarray(start, end), true, false);
   }
 
   onPing(data: Uint8Array): void {
