@@ -69,6 +69,11 @@ export class FrameDecoder {
   /** Small fragments are copied into this buffer back to back (one piece, no per-fragment view). */
   #tail: Uint8Array | null = null;
   #tailLength = 0;
+  // DataViews to copy small fragments 4 bytes at a time (see #append): over #tail, and over the
+  // chunk being decoded (#viewed), dropped at the end of push() so no old chunk stays pinned.
+  #tailView: DataView | null = null;
+  #viewed: Uint8Array | null = null;
+  #view: DataView | null = null;
   #fragmentCount = 0;
   readonly #utf8: Utf8Validator;
 
@@ -111,6 +116,8 @@ export class FrameDecoder {
       // Do not pin the owner's chunk between calls.
       this.#chunk = EMPTY;
       this.#src = EMPTY;
+      this.#viewed = null;
+      this.#view = null;
     }
   }
 
@@ -355,7 +362,7 @@ export class FrameDecoder {
   }
 
   /**
-   * Copy a small fragment after the previous ones. Returns true when it was copied byte by byte
+   * Copy a small fragment after the previous ones. Returns true when it was copied word by word
    * and every byte was ASCII.
    */
   #append(source: Uint8Array, start: number, end: number): boolean {
@@ -367,6 +374,7 @@ export class FrameDecoder {
       // Never reserve more than the rest of maxPayload allows this message to have.
       const room = this.#maxPayload - this.#messageLength;
       tail = this.#tail = this.#allocate(Math.max(length, Math.min(grown, room)));
+      this.#tailView = null;
     }
     let t = this.#tailLength;
     this.#tailLength += length;
@@ -374,18 +382,33 @@ export class FrameDecoder {
       tail.set(source.subarray(start, end), t);
       return false;
     }
+    // Four bytes per step through DataViews (unaligned access is fine there): a quarter of the
+    // loads and stores of a byte loop, and no subarray() per fragment as set() would need.
+    let view = this.#view;
+    if (this.#viewed !== source || view === null) {
+      view = this.#view = new DataView(source.buffer, source.byteOffset, source.byteLength);
+      this.#viewed = source;
+    }
+    const tailView = (this.#tailView ??= new DataView(tail.buffer, tail.byteOffset, tail.byteLength));
     let bits = 0;
-    for (let i = start; i < end; i++) {
+    let i = start;
+    for (; i + 4 <= end; i += 4, t += 4) {
+      const word = view.getInt32(i, true);
+      bits |= word;
+      tailView.setInt32(t, word, true);
+    }
+    for (; i < end; i++) {
       const b = source[i]!;
       bits |= b;
       tail[t++] = b;
     }
-    return bits < 0x80;
+    return (bits & 0x80808080) === 0;
   }
 
   #sealTail(): void {
     if (this.#tail !== null && this.#tailLength > 0) this.#fragments.push(this.#tail.subarray(0, this.#tailLength));
     this.#tail = null;
+    this.#tailView = null;
     this.#tailLength = 0;
   }
 
@@ -431,6 +454,7 @@ export class FrameDecoder {
     this.#fragments = [];
     this.#borrowed = false;
     this.#tail = null;
+    this.#tailView = null;
     this.#tailLength = 0;
     this.#frameBuffer = null;
     this.#utf8.reset();

@@ -326,6 +326,26 @@ describe("RFC 6455 §5.6 data frames and §8.1 UTF-8 (Autobahn 6.x)", () => {
     });
   }
 
+  it("6.x small fragments (copied 4 bytes at a time): a non-ASCII byte at any position of any word is validated", () => {
+    // Fragments of 1-13 bytes, each message with one 2-byte character or one bad byte placed at
+    // every offset, so it lands in every lane of a 4-byte word and in the byte-by-byte tail.
+    for (let size = 1; size <= 13; size++) {
+      for (let at = 0; at < 24; at++) {
+        const good = concat(asciiOf(at), utf8("é"), asciiOf(24 - at));
+        const bad = concat(asciiOf(at), hex("ff"), asciiOf(24 - at));
+        const fragments = (payload: Uint8Array) => {
+          const frames: Uint8Array[] = [];
+          for (let i = 0; i < payload.length; i += size) {
+            frames.push(frame({ opcode: i === 0 ? 1 : 0, fin: i + size >= payload.length, payload: payload.subarray(i, i + size) }));
+          }
+          return concat(...frames);
+        };
+        assert.deepEqual(decode([fragments(good)]), [text(good)], `é at ${at}, fragments of ${size}`);
+        assert.deepEqual(decode([fragments(bad)]), [BAD_UTF8], `ff at ${at}, fragments of ${size}`);
+      }
+    }
+  });
+
   it("6.4.1/6.4.2: fails fast on the fragment with the bad byte, before the message ends", () => {
     const { handler, events } = recorder();
     const decoder = new FrameDecoder(handler, OPTIONS);
