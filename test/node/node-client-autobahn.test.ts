@@ -166,7 +166,7 @@ type Case = [id: string, path: string, query: Record<string, string | number>, e
 
 function cases(list: Case[]): void {
   for (const [id, path, query, expected] of list) {
-    test(`Autobahn ${id}: /${path}?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`, async () => {
+    test(`Autobahn ${id}`, async () => {
       judge(id, await run(path, query), expected);
     });
   }
