@@ -1,7 +1,7 @@
 // The built-in client's real-peer suite (test/node/node-client-*.test.ts, every such file) run by
 // Bun: Bun maps node:test to its own runner and implements node:net, node:tls, node:zlib and
 // node:http, so the same files test the client on Bun, as test/deno/node-client.test.ts does on Deno.
-//   bun test --timeout=30000 ./test/bun/
+//   npm run test:bun   (bun test --isolate --timeout=30000 ./test/bun/ ./test/node/protocol-*.test.ts)
 // Two things differ from a plain import of the files, both for Bun reasons, not for our client:
 // - Bun answers `import "ws"` with its own built-in replacement of the package, a server on Bun's
 //   native WebSocket server whose `_socket.bytesRead` stays 0, so the deflate tests that count wire
