@@ -130,12 +130,17 @@ class EchoServer {
 
 test("Bun resolves resilient-ws to dist/node.js (dist/node.cjs for require), whose default transport is the built-in client", () => {
   const dist = pathToFileURL(join(ROOT, "dist")).href;
-  // Bun matches export conditions in the order of the keys and knows both `node` and `bun`;
-  // "node" comes first in package.json, so it decides, and `bun` names the same file.
+  // Bun matches export conditions in the order of the keys and knows both `node` and `bun`:
+  // `bun` comes first in package.json, so it is the one that decides.
   assert.equal(import.meta.resolve("resilient-ws"), `${dist}/node.js`);
   assert.equal(import.meta.resolve("resilient-ws/node"), `${dist}/node-client.js`);
-  const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: { ".": { bun: string } } };
-  assert.equal(manifest.exports["."].bun, "./dist/node.js");
+  type Conditions = Record<string, unknown>;
+  const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: Record<".", Conditions> & Record<"./node", Conditions> };
+  for (const [entry, file] of [[".", "node"], ["./node", "node-client"]] as const) {
+    const keys = Object.keys(manifest.exports[entry]);
+    assert.ok(keys.indexOf("bun") !== -1 && keys.indexOf("bun") < keys.indexOf("node"), `${entry}: "bun" before "node"`);
+    assert.deepEqual(manifest.exports[entry]["bun"], { import: `./dist/${file}.js`, require: `./dist/${file}.cjs` });
+  }
   assert.equal(ResilientWebSocket.defaultWebSocket, BuiltIn);
   assert.notEqual(ResilientWebSocket.defaultWebSocket, globalThis.WebSocket, "not Bun's global WebSocket");
   const require = createRequire(import.meta.url);
