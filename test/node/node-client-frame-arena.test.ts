@@ -54,6 +54,15 @@ test("regions never overlap, are reused only after release, and are counted", ()
   assert.equal(arena.usedBytes, 0);
   assert.ok(arena.owns(c));
   assert.ok(!arena.owns(Buffer.alloc(16)));
+  // Releasing a frame that is not the arena's, or a stale frame whose region now serves another
+  // frame, changes nothing: d keeps c's old region.
+  const d = arena.acquire(MIB)!;
+  assert.equal(d.byteOffset, c.byteOffset);
+  arena.release(Buffer.alloc(MIB));
+  arena.release(c);
+  arena.release(a);
+  assert.equal(arena.usedBytes, 17 * GRANULE);
+  assert.notEqual(arena.acquire(MIB)!.byteOffset, d.byteOffset, "d's region is still in use");
 });
 
 test("a full arena says no until a region long enough is free again", () => {

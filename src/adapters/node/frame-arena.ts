@@ -43,8 +43,12 @@ export class FrameArena {
   // Per granule: 0 when free; at the first granule of a region, the region's length in granules;
   // at its other granules -1.
   readonly #regions = new Int16Array(GRANULES);
+  // Per first granule, how many times a region starting there was handed out; a frame remembers
+  // its number, so that releasing a stale frame can never free a region that now serves another.
+  readonly #handouts = new Float64Array(GRANULES);
+  readonly #frames = new WeakMap<Uint8Array, number>();
   #usedGranules = 0;
-  readonly #finalizer = new FinalizationRegistry<number>((first) => this.#free(first));
+  readonly #finalizer = new FinalizationRegistry<number>((ticket) => this.#free(ticket % GRANULES, Math.floor(ticket / GRANULES)));
 
   /** `simd: false` forces the JavaScript mask (tests compare both paths). */
   constructor(options: { simd?: boolean } = {}) {
@@ -95,7 +99,9 @@ export class FrameArena {
       this.#usedGranules += need;
       const bytes = this.#bytes;
       const frame = Buffer.from(bytes.buffer, bytes.byteOffset + first * GRANULE + FRAME_OFFSET, size);
-      this.#finalizer.register(frame, first, frame);
+      const handout = ++this.#handouts[first]!;
+      this.#frames.set(frame, handout);
+      this.#finalizer.register(frame, handout * GRANULES + first, frame);
       return frame;
     }
     return undefined;
@@ -108,8 +114,12 @@ export class FrameArena {
 
   /** Give a frame's region back: only once nothing reads the frame any more (its write callback). */
   release(frame: Uint8Array): void {
+    const handout = this.#frames.get(frame);
+    // Not a frame of this arena, or released already: nothing to do.
+    if (handout === undefined) return;
+    this.#frames.delete(frame);
     this.#finalizer.unregister(frame);
-    this.#free((frame.byteOffset - this.#bytes.byteOffset - FRAME_OFFSET) / GRANULE);
+    this.#free((frame.byteOffset - this.#bytes.byteOffset - FRAME_OFFSET) / GRANULE, handout);
   }
 
   /**
@@ -135,11 +145,11 @@ export class FrameArena {
     for (let i = length & ~63; i < length; i++) bytes[address + i]! ^= frame[offset - 4 + (i & 3)]!;
   }
 
-  #free(first: number): void {
+  #free(first: number, handout: number): void {
     const regions = this.#regions;
-    const length = regions[first]!;
-    // Released twice (a callback and then the finalizer cannot both run, but be safe): ignore.
-    if (length <= 0) return;
+    const length = regions[first];
+    // The region must still be the one this frame was handed (not released and handed out again).
+    if (length === undefined || !(length > 0) || this.#handouts[first] !== handout) return;
     regions.fill(0, first, first + length);
     this.#usedGranules -= length;
   }
