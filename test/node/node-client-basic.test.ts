@@ -123,6 +123,30 @@ test("arena regions are not reused while frames still wait for a server that doe
   }
 });
 
+test("large text messages (encoded into the arena) echo intact, in order with binary ones", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  try {
+    ws.binaryType = "arraybuffer";
+    const texts = ["é".repeat(40_000), "a".repeat(65_536) + "👋", "κόσμε ".repeat(50_001), "x".repeat(4 << 20)];
+    const got = messages(ws, texts.length + 1);
+    ws.send(texts[0]!);
+    ws.send(distinct(7, 300_000));
+    for (const text of texts.slice(1)) ws.send(text);
+    const data = await got;
+    assert.equal(data[0], texts[0]);
+    assert.ok(Buffer.from(data[1] as ArrayBuffer).equals(distinct(7, 300_000)), "binary between texts");
+    for (let i = 1; i < texts.length; i++) assert.equal(data[i + 1], texts[i], `text ${i}`);
+    assert.equal(frameArena().usedBytes, 0);
+    const done = next(ws, "close");
+    ws.close();
+    await done;
+  } finally {
+    ws.terminate();
+    await peer.close();
+  }
+});
+
 test("frames queued when the connection drops do not corrupt the frames of the next connection", async () => {
   const peer = await wsServer({ echo: false });
   const first = peer.nextConnection();

@@ -11,7 +11,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import fc from "fast-check";
 import { ARENA_BYTES, FrameArena, frameArena, GRANULE, POOLED_MAX_BYTES, POOLED_MIN_BYTES } from "../../src/adapters/node/frame-arena.js";
-import { buildFrame, frameWritten } from "../../src/adapters/node/frame.js";
+import { buildFrame, buildTextFrame, frameWritten } from "../../src/adapters/node/frame.js";
 
 const MIB = 1024 * 1024;
 
@@ -151,6 +151,26 @@ test("frames: small ones stay out of the arena, large ones are in it up to POOLE
   assert.ok(!arena.owns(oversized));
   assert.equal(frameWritten(oversized), undefined);
   assert.equal((oversized.byteOffset + 14) % 8, 0, "payload aligned");
+});
+
+test("large text frames are encoded into the arena and masked in place; small ones are not", () => {
+  const arena = frameArena();
+  const small = buildTextFrame("héllo");
+  assert.ok(!arena.owns(small));
+  assert.equal(frameWritten(small), undefined);
+  for (const text of ["é".repeat(40_000), "a".repeat(65_536) + "👋", "κόσμε ".repeat(50_001)]) {
+    const bytes = Buffer.from(text, "utf8");
+    const before = arena.usedBytes;
+    const frame = buildTextFrame(text);
+    assert.ok(arena.owns(frame), `${bytes.length} bytes`);
+    // RFC 6455 §5.2: FIN + text, MASK + 127, 64-bit length.
+    assert.equal(frame[0], 0x81);
+    assert.equal(frame[1], 0x80 | 127);
+    assert.equal(Number(frame.readBigUInt64BE(2)), bytes.length);
+    expectMasked(frame, 14, bytes);
+    frameWritten(frame)!();
+    assert.equal(arena.usedBytes, before);
+  }
 });
 
 test("frames built while the arena is full get their own buffer and are still correct", () => {

@@ -132,10 +132,23 @@ export class FrameArena {
       maskWithKeyAt(payload, frame, offset - 4, frame, offset);
       return;
     }
+    this.#bytes.set(payload, frame.byteOffset + offset);
+    this.#simdMask(simd, frame, offset, payload.length);
+  }
+
+  /** Mask frame[offset, offset + length) in place with the key at frame[offset - 4, offset). */
+  maskInPlace(frame: Buffer, offset: number, length: number): void {
+    const simd = this.#simd;
+    if (simd === undefined) {
+      maskWithKeyAt(frame.subarray(offset, offset + length), frame, offset - 4, frame, offset);
+      return;
+    }
+    this.#simdMask(simd, frame, offset, length);
+  }
+
+  #simdMask(simd: SimdMask, frame: Buffer, offset: number, length: number): void {
     const bytes = this.#bytes;
     const address = frame.byteOffset + offset;
-    const length = payload.length;
-    bytes.set(payload, address);
     const k0 = frame[offset - 4]!;
     const k1 = frame[offset - 3]!;
     const k2 = frame[offset - 2]!;

@@ -79,9 +79,22 @@ export function frameWritten(frame: Buffer): (() => void) | undefined {
   return () => arena.release(frame);
 }
 
-/** Text frame: the string is encoded straight into the frame and masked in place. */
+/**
+ * Text frame: the string is encoded straight into the frame and masked in place (for large ones,
+ * in the arena, by SIMD). Pass frameWritten(frame) as its socket.write callback.
+ */
 export function buildTextFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
+  if (isPooled(length)) {
+    const arena = frameArena();
+    const pooled = arena.acquire(length + 14);
+    if (pooled !== undefined) {
+      const offset = writeHeader(pooled, 0x1, length, false);
+      pooled.write(text, offset, "utf8");
+      arena.maskInPlace(pooled, offset, length);
+      return pooled;
+    }
+  }
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
   const offset = writeHeader(frame, 0x1, length, false);
   if (length > 0) {

@@ -55,7 +55,8 @@ export class Sender {
   sendText(text: string): void {
     // Short strings cannot reach the threshold even at 3 bytes per UTF-16 unit: skip encoding twice.
     if (this.#queue === undefined && (this.#deflate === undefined || text.length * 3 < this.#threshold)) {
-      this.#write(buildTextFrame(text));
+      const frame = buildTextFrame(text);
+      this.#write(frame, frameWritten(frame));
       return;
     }
     const bytes = Buffer.from(text, "utf8");
