@@ -7,6 +7,13 @@ import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js"
 import { frameArena } from "../../src/adapters/node/frame-arena.js";
 import { closeCodeOf, closed, FrameReader, messages, next, rawServer, wsServer } from "./node-client-helpers.js";
 
+/** close() and wait for the close event. */
+async function closeNormally(ws: WebSocket): Promise<void> {
+  const done = next(ws, "close");
+  ws.close();
+  await done;
+}
+
 async function open(url: string, protocols?: string | string[]): Promise<WebSocket> {
   const ws = new WebSocket(url, protocols);
   await next(ws, "open");
@@ -114,9 +121,7 @@ test("arena regions are not reused while frames still wait for a server that doe
     }
     // Every arena region came back once its frame was written.
     assert.equal(frameArena().usedBytes, 0);
-    const done = next(ws, "close");
-    ws.close();
-    await done;
+    await closeNormally(ws);
   } finally {
     ws.terminate();
     await peer.close();
@@ -138,9 +143,7 @@ test("large text messages (encoded into the arena) echo intact, in order with bi
     assert.ok(Buffer.from(data[1] as ArrayBuffer).equals(distinct(7, 300_000)), "binary between texts");
     for (let i = 1; i < texts.length; i++) assert.equal(data[i + 1], texts[i], `text ${i}`);
     assert.equal(frameArena().usedBytes, 0);
-    const done = next(ws, "close");
-    ws.close();
-    await done;
+    await closeNormally(ws);
   } finally {
     ws.terminate();
     await peer.close();
@@ -175,9 +178,7 @@ test("frames queued when the connection drops do not corrupt the frames of the n
     for (const payload of sent) ws.send(payload);
     const received = await got;
     for (let i = 0; i < 12; i++) assert.ok(received[i]!.equals(sent[i]!), `message ${i} differs`);
-    const done = next(ws, "close");
-    ws.close();
-    await done;
+    await closeNormally(ws);
   } finally {
     dropped.terminate();
     ws?.terminate();
