@@ -13,8 +13,9 @@
  * Buffer becomes garbage and a FinalizationRegistry returns its region instead.
  *
  * Bounded for the whole process, not per connection: ARENA_BYTES, created on the first large
- * frame. Pages the kernel has not yet seen touched cost nothing; when the arena is full (many large
- * frames in flight at once), frames fall back to their own buffer and the JavaScript mask.
+ * frame. Pages never touched cost no memory, and first fit keeps the touched ones at the low end.
+ * When the arena is full (many large frames in flight at once), frames fall back to their own
+ * buffer and the JavaScript mask.
  */
 import { Buffer } from "node:buffer";
 import { maskWithKeyAt } from "../../protocol/mask.js";
