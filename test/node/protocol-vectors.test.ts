@@ -152,6 +152,29 @@ describe("views and copies", () => {
     ]);
   });
 
+  it("a frame spanning chunks is copied once: with retainChunks when its last byte arrives, without it up front", () => {
+    const payload = pattern(200_000);
+    const big = frame({ opcode: 2, payload });
+    const chunks = [big.subarray(0, 100), big.subarray(100, 65_546), big.subarray(65_546, 131_082), big.subarray(131_082)];
+    for (const retainChunks of [true, false]) {
+      const log: string[] = [];
+      let seen: Uint8Array | undefined;
+      const decoder = new FrameDecoder(
+        { ...recorder().handler, onMessage: (data, _t, _c, owned) => ((seen = data), log.push(`message ${data.length} owned=${owned}`)) },
+        { ...OPTIONS, retainChunks, allocate: (size) => (log.push(`allocate ${size}`), new Uint8Array(size)) },
+      );
+      chunks.forEach((chunk, i) => (log.push(`chunk ${i}`), decoder.push(chunk)));
+      assert.deepEqual(
+        log,
+        retainChunks
+          ? ["chunk 0", "chunk 1", "chunk 2", "chunk 3", "allocate 200000", "message 200000 owned=true"]
+          : ["chunk 0", "allocate 200000", "chunk 1", "chunk 2", "chunk 3", "message 200000 owned=true"],
+      );
+      assert.ok(seen !== undefined && Buffer.from(seen).equals(Buffer.from(payload)));
+      assert.ok(seen.buffer !== big.buffer);
+    }
+  });
+
   it("an owner with onText gets unfragmented uncompressed text as a range, at every split point; the rest still via onMessage", () => {
     const text = "Hello ✓ 👋";
     const input = concat(
