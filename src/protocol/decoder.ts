@@ -289,12 +289,28 @@ export class FrameDecoder {
     // RFC 6455 §8.1: fail as soon as the received part of a text payload cannot be UTF-8.
     if (this.#validate && !this.#utf8.pushRange(chunk, start, start + n, false)) return this.#invalidUtf8();
     if (this.#frameFilled < length) return false;
-    const buffer = parts !== null ? concat(parts, length, this.#allocate) : this.#frameBuffer!;
     this.#frameParts = null;
-    this.#frameBuffer = null;
     this.#frameFilled = 0;
     this.#state = READ_HEADER;
+    const opcode = this.#opcode;
+    // A large fragment of a longer message keeps its views until the message is complete, which
+    // is then copied once, rather than once for the frame and again for the message.
+    if (parts !== null && (opcode === 0x0 || !this.#fin) && opcode < 0x8 && length > SMALL_FRAGMENT) return this.#fragmentParts(parts, length);
+    const buffer = parts !== null ? concat(parts, length, this.#allocate) : this.#frameBuffer!;
+    this.#frameBuffer = null;
     return this.#frame(buffer, 0, length, true, true);
+  }
+
+  /** A complete large fragment as views of retained chunks; its UTF-8 was checked as it arrived. */
+  #fragmentParts(parts: Uint8Array[], length: number): boolean {
+    const fin = this.#fin;
+    // RFC 6455 §5.6/§8.1: a text message must not end inside a UTF-8 sequence.
+    if (this.#validate && fin && !this.#utf8.push(EMPTY, true)) return this.#invalidUtf8();
+    this.#sealTail();
+    this.#borrowed = true;
+    for (const part of parts) this.#fragments.push(part);
+    this.#messageLength += length;
+    return fin ? this.#completeMessage() : true;
   }
 
   /**
@@ -350,8 +366,11 @@ export class FrameDecoder {
       this.#append(source, start, end);
     }
     this.#messageLength += length;
-    if (!fin) return true;
+    return fin ? this.#completeMessage() : true;
+  }
 
+  /** The final fragment has been kept: hand the whole message over. */
+  #completeMessage(): boolean {
     this.#sealTail();
     // A single piece is handed out as is: owned unless it is a view of a retained chunk.
     const messageOwned = this.#fragments.length !== 1 || !this.#borrowed;

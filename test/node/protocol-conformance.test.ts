@@ -404,6 +404,19 @@ describe("RFC 6455 §5.6 data frames and §8.1 UTF-8 (Autobahn 6.x)", () => {
     assertEverySplit(bytes, [BAD_UTF8]);
   });
 
+  it("a large final fragment spanning chunks that ends inside a sequence fails with 1007, whether or not chunks are retained", () => {
+    const start = utf8("aé€😀".repeat(1000));
+    const end = concat(utf8("é€".repeat(1000)), hex("f09f98"));
+    const bytes = concat(frame({ opcode: 1, fin: false, payload: start }), frame({ opcode: 0, payload: end }));
+    const valid = concat(frame({ opcode: 1, fin: false, payload: start }), frame({ opcode: 0, payload: end.subarray(0, end.length - 3) }));
+    for (const retainChunks of [true, false]) {
+      for (const sizes of [[1000], [4096], [333, 17, 4096]]) {
+        assert.deepEqual(decode(chunked(bytes, sizes), { retainChunks }), [BAD_UTF8], `${sizes} retainChunks=${retainChunks}`);
+        assert.deepEqual(decode(chunked(valid, sizes), { retainChunks }), [text(concat(start, end.subarray(0, end.length - 3)))]);
+      }
+    }
+  });
+
   it("large valid text in a frame spanning many chunks (2-, 3- and 4-byte sequences across chunk edges)", () => {
     const payload = utf8("aé€😀".repeat(5000));
     assert.deepEqual(decode(chunked(frame({ opcode: 1, payload }), [1, 2, 3, 5, 7, 11, 13])), [text(payload)]);

@@ -90,6 +90,22 @@ describe("decoder properties", () => {
       form: fc.constantFrom(7, 16, 64),
     }),
     fc.record({ kind: fc.constantFrom("ping" as const, "pong" as const), bytes: fc.uint8Array({ maxLength: 125 }) }),
+    // Large messages: fragments over 1 KiB that span chunks take another path (views of retained
+    // chunks, copied once per message), and text is cut inside multi-byte characters.
+    fc.record({
+      kind: fc.constant("text" as const),
+      text: fc.string({ unit: "binary", minLength: 1, maxLength: 12 }).map((s) => s.repeat(Math.ceil(4000 / s.length))),
+      cuts: fc.array(fc.nat({ max: 40_000 }), { maxLength: 4 }),
+      interleave: fc.array(fc.uint8Array({ maxLength: 125 }), { maxLength: 2 }),
+      form: fc.constantFrom(7, 16, 64),
+    }),
+    fc.record({
+      kind: fc.constant("binary" as const),
+      bytes: fc.uint8Array({ minLength: 1025, maxLength: 6000 }),
+      cuts: fc.array(fc.nat({ max: 6000 }), { maxLength: 4 }),
+      interleave: fc.array(fc.uint8Array({ maxLength: 125 }), { maxLength: 2 }),
+      form: fc.constantFrom(7, 16, 64),
+    }),
   );
 
   it("valid frame sequences decode to the model's events under any chunking", { timeout: 120_000 }, () => {

@@ -175,6 +175,28 @@ describe("views and copies", () => {
     }
   });
 
+  it("with retainChunks, large fragments spanning chunks are kept as views and the message is copied once", () => {
+    const payload = pattern(200_000);
+    const stream = concat(frame({ opcode: 2, fin: false, payload: payload.subarray(0, 90_000) }), frame({ opcode: 0, payload: payload.subarray(90_000) }));
+    const chunks = [stream.subarray(0, 70_000), stream.subarray(70_000, 140_000), stream.subarray(140_000)];
+    for (const retainChunks of [true, false]) {
+      const log: string[] = [];
+      let seen: Uint8Array | undefined;
+      const decoder = new FrameDecoder(
+        { ...recorder().handler, onMessage: (data, _t, _c, owned) => ((seen = data), log.push(`message ${data.length} owned=${owned}`)) },
+        { ...OPTIONS, retainChunks, allocate: (size) => (log.push(`allocate ${size}`), new Uint8Array(size)) },
+      );
+      chunks.forEach((chunk, i) => (log.push(`chunk ${i}`), decoder.push(chunk)));
+      assert.deepEqual(
+        log,
+        retainChunks
+          ? ["chunk 0", "chunk 1", "chunk 2", "allocate 200000", "message 200000 owned=true"]
+          : ["chunk 0", "allocate 90000", "chunk 1", "allocate 110000", "chunk 2", "allocate 200000", "message 200000 owned=true"],
+      );
+      assert.ok(seen !== undefined && Buffer.from(seen).equals(Buffer.from(payload)));
+    }
+  });
+
   it("an owner with onText gets unfragmented uncompressed text as a range, at every split point; the rest still via onMessage", () => {
     const text = "Hello ✓ 👋";
     const input = concat(
