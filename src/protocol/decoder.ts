@@ -19,6 +19,8 @@ const EMPTY = new Uint8Array(0);
 const SMALL_FRAGMENT = 1024;
 /** First capacity of that buffer; each next one doubles. */
 const TAIL_CAPACITY = 1024;
+/** A frame spanning chunks is kept as views of them while they average at least this many bytes. */
+const MIN_VIEW_BYTES = 8 * 1024;
 
 export class FrameDecoder {
   readonly #handler: FrameHandler;
@@ -281,9 +283,24 @@ export class FrameDecoder {
       else this.#frameBuffer = this.#allocate(length);
     }
     const n = Math.min(length - this.#frameFilled, chunk.length - start);
-    const parts = this.#frameParts;
-    if (parts !== null) parts.push(chunk.subarray(start, start + n));
-    else this.#frameBuffer!.set(chunk.subarray(start, start + n), this.#frameFilled);
+    let parts = this.#frameParts;
+    if (parts !== null) {
+      parts.push(chunk.subarray(start, start + n));
+      // Views pay only while the reads are large. A peer trickling a frame in tiny reads would
+      // have us hold one view object per read, far more memory than its bytes: gather what we
+      // have into the frame's buffer and copy the rest as it arrives.
+      if (parts.length > 2 + (this.#frameFilled + n) / MIN_VIEW_BYTES) {
+        const buffer = (this.#frameBuffer = this.#allocate(length));
+        let at = 0;
+        for (const part of parts) {
+          buffer.set(part, at);
+          at += part.length;
+        }
+        parts = this.#frameParts = null;
+      }
+    } else {
+      this.#frameBuffer!.set(chunk.subarray(start, start + n), this.#frameFilled);
+    }
     this.#frameFilled += n;
     this.#pos = start + n;
     // RFC 6455 §8.1: fail as soon as the received part of a text payload cannot be UTF-8.

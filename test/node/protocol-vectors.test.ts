@@ -175,6 +175,24 @@ describe("views and copies", () => {
     }
   });
 
+  it("with retainChunks, a frame trickled in tiny reads is gathered into one buffer early, not kept as a view per read", () => {
+    const payload = pattern(100_000);
+    const big = frame({ opcode: 2, payload });
+    const log: string[] = [];
+    let seen: Uint8Array | undefined;
+    const decoder = new FrameDecoder(
+      { ...recorder().handler, onMessage: (data) => ((seen = data), log.push(`message ${data.length}`)) },
+      { ...OPTIONS, retainChunks: true, allocate: (size) => (log.push(`allocate ${size} after ${pushed} reads`), new Uint8Array(size)) },
+    );
+    let pushed = 0;
+    for (let at = 0; at < big.length; at += 100) {
+      decoder.push(big.slice(at, at + 100));
+      pushed++;
+    }
+    assert.deepEqual(log, ["allocate 100000 after 2 reads", "message 100000"]);
+    assert.ok(seen !== undefined && Buffer.from(seen).equals(Buffer.from(payload)));
+  });
+
   it("with retainChunks, large fragments spanning chunks are kept as views and the message is copied once", () => {
     const payload = pattern(200_000);
     const stream = concat(frame({ opcode: 2, fin: false, payload: payload.subarray(0, 90_000) }), frame({ opcode: 0, payload: payload.subarray(90_000) }));
