@@ -152,18 +152,27 @@ describe("views and copies", () => {
     ]);
   });
 
+  /**
+   * Push `chunks` into a decoder whose allocations, chunks and messages are logged in order; returns
+   * the log and the last message.
+   */
+  function copyLog(chunks: Uint8Array[], retainChunks: boolean): { log: string[]; seen: Uint8Array | undefined } {
+    const log: string[] = [];
+    let seen: Uint8Array | undefined;
+    const decoder = new FrameDecoder(
+      { ...recorder().handler, onMessage: (data, _t, _c, owned) => ((seen = data), log.push(`message ${data.length} owned=${owned}`)) },
+      { ...OPTIONS, retainChunks, allocate: (size) => (log.push(`allocate ${size}`), new Uint8Array(size)) },
+    );
+    chunks.forEach((chunk, i) => (log.push(`chunk ${i}`), decoder.push(chunk)));
+    return { log, seen };
+  }
+
   it("a frame spanning chunks is copied once: with retainChunks when its last byte arrives, without it up front", () => {
     const payload = pattern(200_000);
     const big = frame({ opcode: 2, payload });
     const chunks = [big.subarray(0, 100), big.subarray(100, 65_546), big.subarray(65_546, 131_082), big.subarray(131_082)];
     for (const retainChunks of [true, false]) {
-      const log: string[] = [];
-      let seen: Uint8Array | undefined;
-      const decoder = new FrameDecoder(
-        { ...recorder().handler, onMessage: (data, _t, _c, owned) => ((seen = data), log.push(`message ${data.length} owned=${owned}`)) },
-        { ...OPTIONS, retainChunks, allocate: (size) => (log.push(`allocate ${size}`), new Uint8Array(size)) },
-      );
-      chunks.forEach((chunk, i) => (log.push(`chunk ${i}`), decoder.push(chunk)));
+      const { log, seen } = copyLog(chunks, retainChunks);
       assert.deepEqual(
         log,
         retainChunks
@@ -178,18 +187,11 @@ describe("views and copies", () => {
   it("with retainChunks, a frame trickled in tiny reads is gathered into one buffer early, not kept as a view per read", () => {
     const payload = pattern(100_000);
     const big = frame({ opcode: 2, payload });
-    const log: string[] = [];
-    let seen: Uint8Array | undefined;
-    const decoder = new FrameDecoder(
-      { ...recorder().handler, onMessage: (data) => ((seen = data), log.push(`message ${data.length}`)) },
-      { ...OPTIONS, retainChunks: true, allocate: (size) => (log.push(`allocate ${size} after ${pushed} reads`), new Uint8Array(size)) },
-    );
-    let pushed = 0;
-    for (let at = 0; at < big.length; at += 100) {
-      decoder.push(big.slice(at, at + 100));
-      pushed++;
-    }
-    assert.deepEqual(log, ["allocate 100000 after 2 reads", "message 100000"]);
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < big.length; at += 100) chunks.push(big.slice(at, at + 100));
+    const { log, seen } = copyLog(chunks, true);
+    assert.deepEqual(log.slice(0, 4), ["chunk 0", "chunk 1", "chunk 2", "allocate 100000"]);
+    assert.deepEqual(log.filter((entry) => !entry.startsWith("chunk")), ["allocate 100000", "message 100000 owned=true"]);
     assert.ok(seen !== undefined && Buffer.from(seen).equals(Buffer.from(payload)));
   });
 
@@ -198,13 +200,7 @@ describe("views and copies", () => {
     const stream = concat(frame({ opcode: 2, fin: false, payload: payload.subarray(0, 90_000) }), frame({ opcode: 0, payload: payload.subarray(90_000) }));
     const chunks = [stream.subarray(0, 70_000), stream.subarray(70_000, 140_000), stream.subarray(140_000)];
     for (const retainChunks of [true, false]) {
-      const log: string[] = [];
-      let seen: Uint8Array | undefined;
-      const decoder = new FrameDecoder(
-        { ...recorder().handler, onMessage: (data, _t, _c, owned) => ((seen = data), log.push(`message ${data.length} owned=${owned}`)) },
-        { ...OPTIONS, retainChunks, allocate: (size) => (log.push(`allocate ${size}`), new Uint8Array(size)) },
-      );
-      chunks.forEach((chunk, i) => (log.push(`chunk ${i}`), decoder.push(chunk)));
+      const { log, seen } = copyLog(chunks, retainChunks);
       assert.deepEqual(
         log,
         retainChunks
