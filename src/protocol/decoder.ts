@@ -290,12 +290,7 @@ export class FrameDecoder {
       // have us hold one view object per read, far more memory than its bytes: gather what we
       // have into the frame's buffer and copy the rest as it arrives.
       if (parts.length > 2 + (this.#frameFilled + n) / MIN_VIEW_BYTES) {
-        const buffer = (this.#frameBuffer = this.#allocate(length));
-        let at = 0;
-        for (const part of parts) {
-          buffer.set(part, at);
-          at += part.length;
-        }
+        this.#frameBuffer = gather(parts, this.#allocate(length));
         parts = this.#frameParts = null;
       }
     } else {
@@ -520,7 +515,11 @@ function allocate(size: number): Uint8Array {
 
 function concat(pieces: Uint8Array[], length: number, alloc: (size: number) => Uint8Array): Uint8Array {
   if (pieces.length === 1) return pieces[0]!;
-  const out = alloc(length);
+  return gather(pieces, alloc(length));
+}
+
+/** Copy `pieces` back to back to the start of `out`; returns `out`. */
+function gather(pieces: Uint8Array[], out: Uint8Array): Uint8Array {
   let offset = 0;
   for (const piece of pieces) {
     out.set(piece, offset);
