@@ -21,6 +21,8 @@ const SMALL_FRAGMENT = 1024;
 const TAIL_CAPACITY = 1024;
 /** A frame spanning chunks is kept as views of them while they average at least this many bytes. */
 const MIN_VIEW_BYTES = 8 * 1024;
+/** Larger frames get their buffer at the first part (see #readPayload). */
+const MAX_VIEWED_FRAME = 4 * 1024 * 1024;
 
 export class FrameDecoder {
   readonly #handler: FrameHandler;
@@ -276,10 +278,12 @@ export class FrameDecoder {
       }
       if (available === 0) return false;
       // The frame spans chunks. An owner that never reuses its chunks lets us keep views of them
-      // and copy once, when the frame is complete (as ws does): allocating the frame's buffer up
-      // front, between the socket's own 64 KiB read buffers, measured 10-25% more CPU per MiB and
-      // twice the page faults on 1 MiB messages. Otherwise the bytes are copied as they arrive.
-      if (this.#retainChunks) this.#frameParts = [];
+      // and copy once, when the frame is complete, as ws does: allocating the frame's buffer at
+      // its first part, between the socket's own 64 KiB read buffers, measured 10-25% more CPU
+      // per MiB on 1 MiB messages. Only up to MAX_VIEWED_FRAME: the views pin as many bytes as the
+      // frame has until the copy, so a huge frame would need twice its size. Otherwise the bytes
+      // are copied as they arrive.
+      if (this.#retainChunks && length <= MAX_VIEWED_FRAME) this.#frameParts = [];
       else this.#frameBuffer = this.#allocate(length);
     }
     const n = Math.min(length - this.#frameFilled, chunk.length - start);

@@ -184,6 +184,17 @@ describe("views and copies", () => {
     }
   });
 
+  it("with retainChunks, a frame over 4 MiB still gets its buffer at the first part (views would double its peak memory)", () => {
+    const payload = pattern(5 * 1024 * 1024);
+    const big = frame({ opcode: 2, payload });
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < big.length; at += 65_536) chunks.push(big.subarray(at, at + 65_536));
+    const { log, seen } = copyLog(chunks, true);
+    assert.deepEqual(log.slice(0, 2), ["chunk 0", "allocate 5242880"]);
+    assert.deepEqual(log.filter((entry) => !entry.startsWith("chunk")), ["allocate 5242880", "message 5242880 owned=true"]);
+    assert.ok(seen !== undefined && Buffer.from(seen).equals(Buffer.from(payload)));
+  });
+
   it("with retainChunks, a frame trickled in tiny reads is gathered into one buffer early, not kept as a view per read", () => {
     const payload = pattern(100_000);
     const big = frame({ opcode: 2, payload });
