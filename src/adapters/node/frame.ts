@@ -14,6 +14,11 @@ function isPooled(length: number): boolean {
   return length >= POOLED_MIN_BYTES && length + 16 <= POOLED_MAX_BYTES;
 }
 
+/** A region of the arena for a frame of `length` payload bytes (14-byte header), if it is large and one is free. */
+function arenaFrame(length: number): Buffer | undefined {
+  return isPooled(length) ? frameArena().acquire(length + 14) : undefined;
+}
+
 /** Writes the header for `length` payload bytes at the start of `target`; returns its length. */
 function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boolean): number {
   // RFC 6455 §5.2: FIN set (we never fragment), RSV1 only for permessage-deflate (RFC 7692 §6).
@@ -45,13 +50,10 @@ function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boole
  */
 export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): Buffer {
   const length = payload.length;
-  if (isPooled(length)) {
-    const arena = frameArena();
-    const pooled = arena.acquire(length + 14);
-    if (pooled !== undefined) {
-      arena.mask(payload, pooled, writeHeader(pooled, opcode, length, rsv1));
-      return pooled;
-    }
+  const pooled = arenaFrame(length);
+  if (pooled !== undefined) {
+    frameArena().mask(payload, pooled, writeHeader(pooled, opcode, length, rsv1));
+    return pooled;
   }
   let frame: Buffer;
   if (length < 65536) {
@@ -85,15 +87,12 @@ export function frameWritten(frame: Buffer): (() => void) | undefined {
  */
 export function buildTextFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
-  if (isPooled(length)) {
-    const arena = frameArena();
-    const pooled = arena.acquire(length + 14);
-    if (pooled !== undefined) {
-      const offset = writeHeader(pooled, 0x1, length, false);
-      pooled.write(text, offset, "utf8");
-      arena.maskInPlace(pooled, offset, length);
-      return pooled;
-    }
+  const pooled = arenaFrame(length);
+  if (pooled !== undefined) {
+    const offset = writeHeader(pooled, 0x1, length, false);
+    pooled.write(text, offset, "utf8");
+    frameArena().maskInPlace(pooled, offset, length);
+    return pooled;
   }
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
   const offset = writeHeader(frame, 0x1, length, false);
