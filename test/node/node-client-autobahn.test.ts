@@ -44,36 +44,51 @@ interface ClientOutcome {
 
 // ---- The peer: one python process for the whole file --------------------------------------------
 
-const child = spawn("/usr/bin/python3", ["test/fixtures/autobahn-server.py"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
-const reports = new Map<string, ServerReport>();
-const waiting = new Map<string, (report: ServerReport) => void>();
-const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-const baseUrl = new Promise<string>((resolve, reject) => {
-  child.once("exit", (code) => reject(new Error(`autobahn-server.py exited with ${code} before listening`)));
-  const lines = createInterface({ input: child.stdout! });
-  lines.once("line", (line) => resolve(`ws://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`));
-  lines.on("line", (line) => {
-    const report = JSON.parse(line) as ServerReport | { port: number };
-    if (!("id" in report)) return;
-    const resolveReport = waiting.get(report.id);
-    if (resolveReport === undefined) reports.set(report.id, report);
-    else resolveReport(report);
-  });
-});
-// Keep a failed start from being an unhandled rejection before the first test awaits it.
-baseUrl.catch(() => {});
-
-after(async () => {
-  // Closing its stdin ends the server.
-  child.stdin!.end();
-  await exited;
-});
-
-function serverReport(id: string): Promise<ServerReport> {
-  const ready = reports.get(id);
-  if (ready !== undefined) return Promise.resolve(ready);
-  return new Promise((resolve) => waiting.set(id, resolve));
+interface Peer {
+  url: Promise<string>;
+  /** The server's report of the connection with this id, once that connection is gone. */
+  report(id: string): Promise<ServerReport>;
+  stop(): Promise<void>;
 }
+
+/** Starts autobahn-server.py; `env` adds to the environment (AUTOBAHN_FUZZ_CASES). */
+function startPeer(env: Record<string, string> = {}): Peer {
+  const child = spawn("/usr/bin/python3", ["test/fixtures/autobahn-server.py"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const reports = new Map<string, ServerReport>();
+  const waiting = new Map<string, (report: ServerReport) => void>();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`autobahn-server.py exited with ${code} before listening`)));
+    const lines = createInterface({ input: child.stdout! });
+    lines.once("line", (line) => resolve(`ws://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`));
+    lines.on("line", (line) => {
+      const report = JSON.parse(line) as ServerReport | { port: number };
+      if (!("id" in report)) return;
+      const resolveReport = waiting.get(report.id);
+      if (resolveReport === undefined) reports.set(report.id, report);
+      else resolveReport(report);
+    });
+  });
+  // Keep a failed start from being an unhandled rejection before the first test awaits it.
+  url.catch(() => {});
+  return {
+    url,
+    report(id) {
+      const ready = reports.get(id);
+      if (ready !== undefined) return Promise.resolve(ready);
+      return new Promise((resolve) => waiting.set(id, resolve));
+    },
+    async stop() {
+      // Closing its stdin ends the server.
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
+const peer = startPeer();
+const baseUrl = peer.url;
+after(() => peer.stop());
 
 let nextId = 0;
 
@@ -98,7 +113,7 @@ async function run(path: string, query: Record<string, string | number> = {}, op
       resolve();
     };
   });
-  const [server] = await Promise.all([serverReport(id), closed]);
+  const [server] = await Promise.all([peer.report(id), closed]);
   return { client, server };
 }
 
@@ -144,15 +159,7 @@ const pong = (text: string): string => `pong:${hex(text)}`;
 /** Autobahn's verdict (Case.onConnectionLost), plus the client side. */
 function judge(name: string, { client, server }: { client: ClientOutcome; server: ServerReport }, expected: Expectation): void {
   const context = `${name}\nserver saw: ${JSON.stringify(server)}\nclient saw: ${JSON.stringify(client)}`;
-  assert.deepEqual(server.events, expected.events, `events the server received (Autobahn behaviour) — ${context}`);
-  assert.equal(server.closedByMe, expected.closedByServer, `the connection was closed by the wrong endpoint — ${context}`);
-  if (expected.requireClean) assert.equal(server.wasClean, true, `UNCLEAN: the spec requires a clean close here — ${context}`);
-  if (!(expected.codeOptional === true && server.remoteCloseCode === null)) {
-    assert.ok(server.remoteCloseCode !== null && expected.codes.includes(server.remoteCloseCode), `WRONG CODE: the client's close code should be ${expected.codes.join(" or ")} — ${context}`);
-  }
-  assert.equal(server.closeFrameReceived, true, `the client sent no close frame — ${context}`);
-  assert.equal(server.extra["killed"], undefined, `the server had to drop a connection that did not close — ${context}`);
-  assert.equal(server.droppedByMe || server.wasClean, true, `the client dropped TCP before the server (RFC 6455 §7.1.1) — ${context}`);
+  judgeServer(server, expected, context);
   // The client side: the events a W3C client would show, never an exception.
   assert.deepEqual(client.errors, expected.client.error === undefined ? [] : [expected.client.error], `client error events — ${context}`);
   assert.equal(client.code, expected.client.code, `client close code — ${context}`);
@@ -162,6 +169,34 @@ function judge(name: string, { client, server }: { client: ClientOutcome; server
   assert.equal(client.messages, dataEvents, `messages delivered to the client — ${context}`);
 }
 
+/** The server's half of the verdict: what Autobahn itself judges. */
+function judgeServer(server: ServerReport, expected: Expectation, context: string): void {
+  assert.deepEqual(server.events, expected.events, `events the server received (Autobahn behaviour) — ${context}`);
+  assert.equal(server.closedByMe, expected.closedByServer, `the connection was closed by the wrong endpoint — ${context}`);
+  if (expected.requireClean) assert.equal(server.wasClean, true, `UNCLEAN: the spec requires a clean close here — ${context}`);
+  if (!(expected.codeOptional === true && server.remoteCloseCode === null)) {
+    assert.ok(server.remoteCloseCode !== null && expected.codes.includes(server.remoteCloseCode), `WRONG CODE: the client's close code should be ${expected.codes.join(" or ")} — ${context}`);
+  }
+  assert.equal(server.closeFrameReceived, true, `the client sent no close frame — ${context}`);
+  assert.equal(server.extra["killed"], undefined, `the server had to drop a connection that did not close — ${context}`);
+  assert.equal(server.droppedByMe || server.wasClean, true, `the client dropped TCP before the server (RFC 6455 §7.1.1) — ${context}`);
+}
+
+/**
+ * A case as the agent example runs it (examples/autobahn/agent.mjs, tested at the end of this file):
+ * judged by the server's report, plus the close code the agent prints for it.
+ */
+interface AgentCase {
+  id: string;
+  path: string;
+  query: Record<string, string | number>;
+  clientCode: number;
+  check(server: ServerReport, context: string): void;
+}
+
+/** Every case of this file whose client options are the agent's too. */
+const agentCases: AgentCase[] = [];
+
 type Case = [id: string, path: string, query: Record<string, string | number>, expected: Expectation];
 
 function cases(list: Case[]): void {
@@ -169,6 +204,7 @@ function cases(list: Case[]): void {
     test(`Autobahn ${id}`, async () => {
       judge(id, await run(path, query), expected);
     });
+    agentCases.push({ id, path, query, clientCode: expected.client.code, check: (server, context) => judgeServer(server, expected, context) });
   }
 }
 
@@ -278,11 +314,16 @@ for (const [id, query, events] of [
   ["6.4.3 invalid code point in the 2nd of 3 chops of one frame", { parts: 1, chopped: 1 }, []],
   ["6.4.4 invalid on the first byte of the 2nd chop of one frame", { parts: 2, chopped: 1 }, []],
 ] as Array<[string, Record<string, number>, string[]]>) {
+  const failsFast = (server: ServerReport, context: string): void => {
+    judgeServer(server, fails(1007, ...events), context);
+    assert.equal(server.extra["part3Sent"], false, `NON-STRICT: the client closed only after the rest of the message — ${context}`);
+  };
   test(`Autobahn ${id}: fails fast with 1007`, async () => {
     const outcome = await run("6.4", query);
     judge(id, outcome, fails(1007, ...events));
-    assert.equal(outcome.server.extra["part3Sent"], false, `NON-STRICT: the client closed only after the rest of the message — ${JSON.stringify(outcome.server)}`);
+    failsFast(outcome.server, JSON.stringify(outcome.server));
   });
+  agentCases.push({ id, path: "6.4", query, clientCode: 1006, check: failsFast });
 }
 
 // ---- Group 7: closing handshake -----------------------------------------------------------------
@@ -346,15 +387,21 @@ cases([
 const ROUND_TRIPS = 1000;
 for (const [i, size] of [0, 16, 64, 256, 1024, 4096].entries()) {
   for (const binary of [false, true]) {
-    test(`Autobahn 9.${binary ? 8 : 7}.${i + 1}: ${ROUND_TRIPS} ${binary ? "binary" : "text"} messages of ${size} bytes, one at a time`, async () => {
-      const { client, server } = await run("9.7", { size, count: ROUND_TRIPS, binary: binary ? 1 : 0 });
-      const context = `server saw: ${JSON.stringify(server)}\nclient saw: ${JSON.stringify(client)}`;
+    const id = `9.${binary ? 8 : 7}.${i + 1}`;
+    const query = { size, count: ROUND_TRIPS, binary: binary ? 1 : 0 };
+    const echoedAll = (server: ServerReport, context: string): void => {
       assert.deepEqual([server.extra["sent"], server.extra["echoed"], server.extra["mismatched"]], [ROUND_TRIPS, ROUND_TRIPS, 0], `every echo byte for byte — ${context}`);
+      assert.deepEqual([server.closedByMe, server.remoteCloseCode, server.wasClean], [true, 1000, true], `clean close 1000 — ${context}`);
+    };
+    test(`Autobahn ${id}: ${ROUND_TRIPS} ${binary ? "binary" : "text"} messages of ${size} bytes, one at a time`, async () => {
+      const { client, server } = await run("9.7", query);
+      const context = `server saw: ${JSON.stringify(server)}\nclient saw: ${JSON.stringify(client)}`;
+      echoedAll(server, context);
       assert.deepEqual(client.errors, [], context);
       assert.equal(client.messages, ROUND_TRIPS, context);
-      assert.deepEqual([server.closedByMe, server.remoteCloseCode, server.wasClean], [true, 1000, true], `clean close 1000 — ${context}`);
       assert.deepEqual([client.code, client.wasClean], [1000, true], context);
     });
+    agentCases.push({ id, path: "9.7", query, clientCode: 1000, check: echoedAll });
   }
 }
 
@@ -410,13 +457,12 @@ const DEFLATE_CASES: DeflateCase[] = [
   { id: "12.x server accepts no deflate: plain echoes", accept: "none" },
 ];
 
-for (const c of DEFLATE_CASES) {
-  test(`Autobahn ${c.id}: ${COUNT} messages of each group-12 size, text and binary, echoed`, async () => {
-    const query: Record<string, string | number> = c.accept === "none" ? { accept: "none" } : { nct: c.accept[0] ? 1 : 0, mwb: c.accept[1] };
-    if (c.fragment !== undefined) query["fragment"] = c.fragment;
-    query["count"] = COUNT;
-    const { client, server } = await run("13", query, { perMessageDeflate: { threshold: 0, ...c.client } });
-    const context = `server saw: ${JSON.stringify(server)}\nclient saw: ${JSON.stringify(client)}`;
+/** Echoes of every group-12 size at or above the client's default threshold (1 KiB). */
+const ABOVE_THRESHOLD = SIZES.filter((size) => size >= 1024).length;
+
+/** The server's side of a group 12/13 case: every echo byte for byte, what was agreed, a clean close. */
+function deflateEchoed(c: DeflateCase, compressed: number) {
+  return (server: ServerReport, context: string): void => {
     const total = COUNT * SIZES.length * 2;
     assert.deepEqual(
       [server.extra["sent"], server.extra["echoed"], server.extra["mismatched"]],
@@ -424,34 +470,83 @@ for (const c of DEFLATE_CASES) {
       `every echo byte for byte — ${context}`,
     );
     if (c.agreed === undefined) {
-      assert.equal(client.extensions, "", context);
       assert.equal(server.extra["pmce"], null, context);
-      assert.equal(server.extra["compressedEchoes"], 0, context);
     } else {
-      assert.match(client.extensions, /^permessage-deflate/, context);
       const pmce = server.extra["pmce"] as Record<string, unknown>;
       assert.deepEqual(
         Object.fromEntries(Object.keys(c.agreed).map((key) => [key, pmce[key]])),
         c.agreed,
         `negotiated parameters — ${context}`,
       );
-      // A client limited to an 8-bit window sends plain messages (zlib cannot deflate with 256
-      // bytes of window); otherwise every echo goes out compressed (threshold 0).
-      assert.equal(server.extra["compressedEchoes"], c.agreed.client_max_window_bits === 8 ? 0 : total, `compressed echoes — ${context}`);
     }
-    assert.deepEqual(client.errors, [], context);
-    assert.equal(client.messages, total, context);
+    // A client limited to an 8-bit window sends plain messages (zlib cannot deflate with 256
+    // bytes of window).
+    const expected = c.agreed === undefined || c.agreed.client_max_window_bits === 8 ? 0 : compressed;
+    assert.equal(server.extra["compressedEchoes"], expected, `compressed echoes — ${context}`);
     // Autobahn 12/13: the server closes with 1000 and requires a clean close.
     assert.deepEqual([server.closedByMe, server.remoteCloseCode, server.wasClean], [true, 1000, true], `clean close 1000 — ${context}`);
+  };
+}
+
+for (const c of DEFLATE_CASES) {
+  const query: Record<string, string | number> = c.accept === "none" ? { accept: "none" } : { nct: c.accept[0] ? 1 : 0, mwb: c.accept[1] };
+  if (c.fragment !== undefined) query["fragment"] = c.fragment;
+  query["count"] = COUNT;
+  test(`Autobahn ${c.id}: ${COUNT} messages of each group-12 size, text and binary, echoed`, async () => {
+    const { client, server } = await run("13", query, { perMessageDeflate: { threshold: 0, ...c.client } });
+    const context = `server saw: ${JSON.stringify(server)}\nclient saw: ${JSON.stringify(client)}`;
+    const total = COUNT * SIZES.length * 2;
+    // threshold 0: every echo goes out compressed.
+    deflateEchoed(c, total)(server, context);
+    if (c.agreed === undefined) assert.equal(client.extensions, "", context);
+    else assert.match(client.extensions, /^permessage-deflate/, context);
+    assert.deepEqual(client.errors, [], context);
+    assert.equal(client.messages, total, context);
     assert.deepEqual([client.code, client.wasClean], [1000, true], context);
   });
+  // The agent offers permessage-deflate with the defaults: the server's side of the cases that
+  // need nothing else of the client, with only the messages of 1 KiB and more compressed.
+  if (c.client === undefined) agentCases.push({ id: c.id, path: "13", query, clientCode: 1000, check: deflateEchoed(c, COUNT * ABOVE_THRESHOLD * 2) });
 }
 
 test("Autobahn 12.x default threshold: messages under 1 KiB are echoed uncompressed, the rest compressed", async () => {
   const { client, server } = await run("13", { nct: 0, mwb: 0, count: 2 }, { perMessageDeflate: true });
   const total = 2 * SIZES.length * 2;
-  const compressible = 2 * SIZES.filter((size) => size >= 1024).length * 2;
+  const compressible = 2 * ABOVE_THRESHOLD * 2;
   const context = `server saw: ${JSON.stringify(server)}\nclient saw: ${JSON.stringify(client)}`;
   assert.deepEqual([server.extra["echoed"], server.extra["mismatched"], server.extra["compressedEchoes"]], [total, 0, compressible], context);
   assert.deepEqual([server.remoteCloseCode, server.wasClean, client.code, client.wasClean], [1000, true, 1000, true], context);
 });
+
+// ---- The agent example, against the fuzzing server's URL protocol -------------------------------
+
+// examples/autobahn/agent.mjs is a Node script over the built package (dist/, which `npm test`
+// builds first), so Node runs this test; Deno and Bun run the cases above through run().
+const runtimeVersions = process.versions as Record<string, string | undefined>;
+if (runtimeVersions["deno"] === undefined && runtimeVersions["bun"] === undefined) {
+  test("examples/autobahn/agent.mjs runs every case above through /getCaseCount, /runCase and /updateReports", async () => {
+    const fuzz = startPeer({ AUTOBAHN_FUZZ_CASES: JSON.stringify(agentCases.map((c) => [c.id, c.path, c.query])) });
+    try {
+      const agent = spawn(process.execPath, ["examples/autobahn/agent.mjs", await fuzz.url, "--agent=test"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      agent.stdout!.on("data", (chunk: Buffer) => (stdout += chunk));
+      agent.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
+      const exitCode = await new Promise<number | null>((resolve) => agent.once("exit", resolve));
+      assert.equal(exitCode, 0, `agent exit code — stderr: ${stderr}\nstdout: ${stdout}`);
+      const lines = stdout.split("\n").filter((line) => line.startsWith("case "));
+      assert.equal(lines.length, agentCases.length, stdout);
+      for (const [i, c] of agentCases.entries()) {
+        const server = await fuzz.report(`test:${i + 1}`);
+        const line = lines[i]!;
+        const context = `${c.id}\nserver saw: ${JSON.stringify(server)}\nagent printed: ${line}`;
+        assert.ok(line.startsWith(`case ${String(i + 1).padStart(String(agentCases.length).length)}/${agentCases.length} ${c.id}`), context);
+        assert.match(line, new RegExp(`, close ${c.clientCode}\\b`), context);
+        c.check(server, context);
+      }
+      assert.equal((await fuzz.report("test:updateReports")).closedByMe, true, "the agent asked for the reports last");
+    } finally {
+      await fuzz.stop();
+    }
+  });
+}
