@@ -1,5 +1,6 @@
 // The benchmark scripts keep working: a one-repetition run of bench/run.mjs against the current
-// src/ and ws, and bench/pool.mjs's pooling checked on runs whose medians are known.
+// src/ and ws, a short run of bench/send-anatomy.mjs, and bench/pool.mjs's pooling checked on runs
+// whose medians are known.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -36,6 +37,15 @@ test("bench/run.mjs: a quick run of the current src/ against ws prints the table
   );
   for (const reps of Object.values(written.results).flatMap((byClient) => Object.values(byClient))) {
     for (const rep of reps) assert.ok(rep.value > 0 && rep.cpuPerOp > 0, JSON.stringify(rep));
+  }
+});
+
+test("bench/send-anatomy.mjs: a short run prints a row for every step of a 1 MiB send", { timeout: 120_000 }, async () => {
+  const { stdout } = await run(process.execPath, ["bench/send-anatomy.mjs", "--reps=1", "--ms=200"], { cwd: ROOT });
+  assert.match(stdout, /^step +MiB\/s +of net +client CPU µs\/MiB +over net$/m);
+  assert.match(stdout, /^net +[\d,.]+ +100% +[\d,.]+ *$/m);
+  for (const step of ["one-region", "regions", "copy-one", "copy", "copy\\+mask"]) {
+    assert.match(stdout, new RegExp(`^${step} +[\\d,.]+ +\\d+% +[\\d,.]+ +[+-][\\d,.]+$`, "m"), stdout);
   }
 });
 
