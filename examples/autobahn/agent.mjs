@@ -19,11 +19,12 @@ const server = (args.find((arg) => !arg.startsWith("--")) ?? "ws://127.0.0.1:900
 const agent = args.find((arg) => arg.startsWith("--agent="))?.slice("--agent=".length) || "resilient-ws";
 
 /**
- * One connection to `path`: echoes every message with its type, resolves with what the client saw
- * once the close event fired. A case can last long (16 MiB messages, 1,000 round trips): no timeout
- * here, the fuzzing server drops a case that hangs (its killAfter).
+ * One connection to `path`: echoes every message with its type (or hands it to `collect`, for the
+ * control endpoints), resolves with what the client saw once the close event fired. A case can last
+ * long (16 MiB messages, 1,000 round trips): no timeout here, the fuzzing server drops a case that
+ * hangs (its killAfter).
  */
-function connect(path, onText) {
+function connect(path, collect) {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${server}${path}`, undefined, { perMessageDeflate: true });
     ws.binaryType = "arraybuffer";
@@ -33,7 +34,7 @@ function connect(path, onText) {
     };
     ws.onmessage = (event) => {
       seen.messages++;
-      if (onText !== undefined) onText(event.data);
+      if (collect !== undefined) collect(event.data);
       else ws.send(event.data);
     };
     ws.onerror = (event) => seen.errors.push(event.error?.closeCode ?? event.error?.code ?? "error");
