@@ -6,9 +6,10 @@
 //   node examples/autobahn/agent.mjs [ws://127.0.0.1:9001] [--agent=resilient-ws]
 //
 // The server judges each case and writes the results to its reports directory (index.html). This
-// script prints one line per case with what the client saw, and exits with 1 if a case could not
-// be run at all (the server refused or the agent itself threw), never for a protocol violation the
-// case provokes on purpose: those show as an error event and a close code.
+// script prints one line per case with what the client saw: messages, close code, error events (a
+// case that provokes a protocol violation on purpose shows the client's close code as its error).
+// It exits with 1 only when the server cannot be asked for its cases (no server there, or
+// /getCaseCount or /getCaseInfo gives no answer).
 //
 // The client offers permessage-deflate (RFC 7692), so groups 12 and 13 negotiate it; the fuzzing
 // server accepts the offer only in those groups.
