@@ -338,7 +338,7 @@ cases([
   ["7.1.4 text after close is ignored", "7.after", { then: "text" }, closesWith(1000)],
   ["7.1.5 fragment, close, last fragment: no message", "7.after", { then: "fragment" }, closesWith(1000)],
   // The echo of the text goes out before the client's close, so the server sees it (Autobahn OK).
-  ["7.1.6 256 KiB text, close and ping back to back", "7.1.6", {}, { ...closesWith(1000), events: ["text:262143:echo"] }],
+  ["7.1.6 256 KiB text, close and ping back to back", "7.1.6", {}, { ...closesWith(1000), events: ["text:262144:echo"] }],
   ["7.3.1 close without payload", "7.close", {}, { ...closesWith(1005), codes: [1000], codeOptional: true }],
   ["7.3.2 close with a 1-byte payload -> 1002", "7.close", { body: "61" }, failsOnServerClose(1002)],
   ["7.3.3 close 1000 without reason", "7.close", { code: 1000 }, closesWith(1000)],
