@@ -11,3 +11,4 @@ import "../node/node-client-peers.test.ts";
 import "../node/node-client-entry.test.ts";
 import "../node/node-client-frame-arena.test.ts";
 import "../node/node-client-autobahn.test.ts";
+import "../node/node-client-fuzz.test.ts";
