@@ -1,10 +1,13 @@
 // permessage-deflate (RFC 7692) against a `ws` server with compression on: negotiation of context
 // takeover and window bits, order of compressed and plain messages, and the inflated-size limit.
+// Plus the payload examples of RFC 7692 §7.2.3 and messages that end the DEFLATE stream (BFINAL),
+// written by a raw server.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import zlib from "node:zlib";
 import { WebSocket, type NodeWebSocketOptions } from "../../src/node-client.js";
-import { closed, messages, next, wsServer } from "./node-client-helpers.js";
+import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
 
 function text(size: number, seed: number): string {
   let out = "";
@@ -139,4 +142,61 @@ test("deflate: the server's close waits for messages still being inflated", asyn
   assert.equal(event.code, 1000);
   assert.equal(event.reason, "done");
   await peer.close();
+});
+
+/**
+ * A raw server that accepts permessage-deflate with `extension` (context takeover by default),
+ * writes `frames`, then a close 1000; the client's messages and close event.
+ */
+async function fromRawDeflateServer(frames: Buffer[], extension = "permessage-deflate"): Promise<{ messages: string[]; code: number; error: unknown }> {
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: ${extension}\r\n\r\n`,
+    onUpgrade: (socket) => {
+      socket.write(Buffer.concat([...frames, serverFrame(0x8, Buffer.from([0x03, 0xe8]))]));
+      // RFC 6455 §7.1.1: the server closes TCP once the client's close frame is in.
+      socket.on("data", () => socket.end());
+    },
+  });
+  try {
+    const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });
+    const received: string[] = [];
+    ws.onmessage = (event) => received.push(String(event.data));
+    const event = await closed(ws);
+    return { messages: received, code: event.code, error: event.error };
+  } finally {
+    await peer.close();
+  }
+}
+
+/** A text frame with the given payload; RSV1 (compressed) on a message's first frame. */
+function deflateFrame(hex: string, { first = true, fin = true } = {}): Buffer {
+  return serverFrame(first ? 0x1 : 0x0, Buffer.from(hex.replace(/ /g, ""), "hex"), { fin, rsv: first ? 4 : 0 });
+}
+
+test("RFC 7692 §7.2.3 examples decode to Hello: one block, fragmented, a shared window, stored, BFINAL, two blocks", async () => {
+  const outcome = await fromRawDeflateServer([
+    deflateFrame("f2 48 cd c9 c9 07 00"), // §7.2.3.1
+    deflateFrame("f2 48 cd", { fin: false }), // §7.2.3.1, in two fragments
+    deflateFrame("c9 c9 07 00", { first: false }),
+    deflateFrame("f2 00 11 00 00"), // §7.2.3.2: "Hello" again, from the shared LZ77 window
+    deflateFrame("00 05 00 fa ff 48 65 6c 6c 6f 00"), // §7.2.3.3: a stored block
+    deflateFrame("f3 48 cd c9 c9 07 00 00"), // §7.2.3.4: a block with BFINAL set
+    deflateFrame("f2 48 05 00 00 00 ff ff ca c9 c9 07 00"), // §7.2.3.5: two blocks, after a BFINAL
+    deflateFrame("f3 48 cd c9 c9 07 00 00"), // §7.2.3.4 again
+    deflateFrame("f2 48 cd c9 c9 07 00"), // §7.2.3.1 again
+  ]);
+  assert.deepEqual(outcome.messages, Array(8).fill("Hello"));
+  assert.equal(outcome.error, undefined);
+  assert.equal(outcome.code, 1000);
+});
+
+test("messages each compressed to the end of a DEFLATE stream (BFINAL, Z_FINISH) all arrive, with context takeover", async () => {
+  // Some senders flush every message with Z_FINISH (RFC 7692 §7.2.3.4 allows it). zlib ignores
+  // input after the end of a stream, so a client that kept its inflater got empty messages.
+  const texts = [text(3000, 1), text(20, 2), text(70_000, 3), ""];
+  const outcome = await fromRawDeflateServer(texts.map((t) => serverFrame(0x1, zlib.deflateRawSync(Buffer.from(t)), { rsv: 4 })));
+  assert.equal(outcome.messages.length, texts.length);
+  outcome.messages.forEach((message, i) => assert.equal(message, texts[i], `message ${i}`));
+  assert.equal(outcome.code, 1000);
 });

@@ -126,8 +126,16 @@ export class PerMessageDeflate {
       callback(error, null);
       return;
     }
-    // RFC 7692 §7.1.1.1: without context takeover the next message starts from an empty window.
-    if (this.params.serverNoContextTakeover) this.#inflate?.reset();
+    if (this.#inflate?.readableEnded === true) {
+      // RFC 7692 §7.2.3.4: a sender may end a message with a DEFLATE block that has BFINAL set.
+      // That ends zlib's stream, and zlib would ignore every later message (each would inflate
+      // to nothing), so the next message gets a new inflater, as in ws.
+      this.#inflate.close();
+      this.#inflate = undefined;
+    } else if (this.params.serverNoContextTakeover) {
+      // RFC 7692 §7.1.1.1: without context takeover the next message starts from an empty window.
+      this.#inflate?.reset();
+    }
     callback(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
   };
 
