@@ -200,3 +200,20 @@ test("messages each compressed to the end of a DEFLATE stream (BFINAL, Z_FINISH)
   outcome.messages.forEach((message, i) => assert.equal(message, texts[i], `message ${i}`));
   assert.equal(outcome.code, 1000);
 });
+
+test("a violation right behind compressed messages: they are delivered first, then error and close with its code", async () => {
+  // Uncompressed messages before a faulty frame are delivered (node-client-violations.test.ts);
+  // compressed ones, still inflating when the decoder reaches the fault, must be too.
+  const outcome = await fromRawDeflateServer([deflateFrame("f2 48 cd c9 c9 07 00"), serverFrame(0x1, "plain"), serverFrame(0x3)]);
+  assert.deepEqual(outcome.messages, ["Hello", "plain"]);
+  assert.equal((outcome.error as { closeCode?: number }).closeCode, 1002);
+  assert.equal(outcome.code, 1006);
+});
+
+test("an invalid compressed text before a violation: its 1007 comes first, as the stream's order says", async () => {
+  const notUtf8 = zlib.deflateRawSync(Buffer.from([0x61, 0xff, 0x62]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const outcome = await fromRawDeflateServer([serverFrame(0x1, notUtf8.subarray(0, notUtf8.length - 4), { rsv: 4 }), serverFrame(0x3)]);
+  assert.deepEqual(outcome.messages, []);
+  assert.equal((outcome.error as { closeCode?: number }).closeCode, 1007);
+  assert.equal(outcome.code, 1006);
+});

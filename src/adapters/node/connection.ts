@@ -86,6 +86,8 @@ export class Connection implements FrameHandler {
   #closeSent = false;
   #closeWritten = false;
   #closeReceived: { code: number; reason: string } | undefined;
+  /** A protocol error found in frames after messages that are still inflating: failed once they are delivered. */
+  #failureBehindInbox: ResilientError | undefined;
   #failure: ResilientError | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #tcpClosed = false;
@@ -203,7 +205,10 @@ export class Connection implements FrameHandler {
   }
 
   onProtocolError(error: ResilientError): void {
-    this.#fail(error);
+    // Messages that arrived complete before the faulty frame are delivered first, compressed ones
+    // too (as uncompressed ones are, synchronously); an inflate error among them comes first.
+    if (this.#inbox !== undefined) this.#failureBehindInbox ??= error;
+    else this.#fail(error);
   }
 
   // Internals.
@@ -288,6 +293,10 @@ export class Connection implements FrameHandler {
       const head = this.#inbox[0];
       if (head === undefined) {
         this.#inbox = undefined;
+        if (this.#failureBehindInbox !== undefined) {
+          this.#fail(this.#failureBehindInbox);
+          return;
+        }
         this.#updateFlow();
         if (this.#closeReceived !== undefined) this.#afterCloseReceived();
         if (this.#tcpClosed) this.#finish();
