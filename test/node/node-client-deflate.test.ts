@@ -217,3 +217,11 @@ test("an invalid compressed text before a violation: its 1007 comes first, as th
   assert.equal((outcome.error as { closeCode?: number }).closeCode, 1007);
   assert.equal(outcome.code, 1006);
 });
+
+test("undecodable compressed data (a reserved block type) fails with 1007, not an empty message", async () => {
+  // Deno's node:zlib calls flush's callback before it emits 'error': that must not pass for success.
+  const outcome = await fromRawDeflateServer([serverFrame(0x2, Buffer.from([0xff]), { rsv: 4 }), deflateFrame("f2 48 cd c9 c9 07 00")]);
+  assert.deepEqual(outcome.messages, []);
+  assert.equal((outcome.error as { closeCode?: number }).closeCode, 1007);
+  assert.equal(outcome.code, 1006);
+});

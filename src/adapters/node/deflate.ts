@@ -112,6 +112,13 @@ export class PerMessageDeflate {
   };
 
   readonly #onInflated = (): void => {
+    // Deno calls flush's callback on an inflater that failed before emitting its 'error': the data
+    // was not valid, whatever came out of it so far.
+    const failed = this.#inflate?.errored;
+    if (failed) {
+      this.#onInflateError(failed);
+      return;
+    }
     const callback = this.#inCallback;
     if (callback === undefined) return;
     this.#inCallback = undefined;
