@@ -14,6 +14,7 @@ import zlib from "node:zlib";
 import fc from "fast-check";
 import { WebSocket } from "../../src/node-client.js";
 import { acceptFor, closeCodeOf, FrameReader, rawServer, serverFrame } from "./node-client-helpers.js";
+import { cut } from "./protocol-helpers.js";
 
 /** Small, so that random messages can exceed it (1009). */
 const MAX_PAYLOAD = 4096;
@@ -139,6 +140,20 @@ const control = fc.record({
   payload: fc.uint8Array({ maxLength: 125 }),
 });
 
+/**
+ * A message's payload cut at `cuts` into frames: `first` (opcode, RSV bits, inflated bytes) on the
+ * first, continuations after it, FIN on the last, and the `between` frames after the first ones.
+ */
+function fragments(first: Pick<Frame, "opcode" | "rsv" | "inflated">, payload: Uint8Array, cuts: number[], between: Frame[]): Frame[] {
+  const pieces = cut(payload, cuts);
+  return pieces.flatMap((piece, i): Frame[] => {
+    const fin = i === pieces.length - 1;
+    const data: Frame = i === 0 ? { ...first, fin, mask: false, payload: piece } : { opcode: 0, fin, rsv: 0, mask: false, payload: piece };
+    const after = fin ? undefined : between[i];
+    return after === undefined ? [data] : [data, after];
+  });
+}
+
 /** A valid message: text or binary, cut into fragments with control frames between some of them. */
 const message = fc
   .record({
@@ -148,21 +163,7 @@ const message = fc
     cuts: fc.array(fc.nat({ max: 5000 }), { maxLength: 4 }),
     between: fc.array(control, { maxLength: 2 }),
   })
-  .map(({ text, string, bytes, cuts, between }): Frame[] => {
-    const payload = text ? Buffer.from(string) : bytes;
-    const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b);
-    const pieces: Uint8Array[] = [];
-    let previous = 0;
-    for (const point of [...points, payload.length]) {
-      pieces.push(payload.subarray(previous, point));
-      previous = point;
-    }
-    return pieces.flatMap((piece, i): Frame[] => {
-      const data: Frame = { opcode: i === 0 ? (text ? 1 : 2) : 0, fin: i === pieces.length - 1, rsv: 0, mask: false, payload: piece };
-      const after = i < pieces.length - 1 ? between[i] : undefined;
-      return after === undefined ? [data] : [data, after];
-    });
-  });
+  .map(({ text, string, bytes, cuts, between }) => fragments({ opcode: text ? 1 : 2, rsv: 0 }, text ? Buffer.from(string) : bytes, cuts, between));
 
 /** A frame with any header bits: mostly breaks a rule (reserved bits or opcodes, masked, fragmented control). */
 const anyFrame = fc.record({
@@ -293,19 +294,7 @@ async function compressPlan(plan: Array<Frame[] | ToCompress>, noContextTakeover
       payload = await syncFlush(item.data);
       if (noContextTakeover) deflater.reset();
     }
-    const points = [...new Set(item.cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b);
-    let previous = 0;
-    const pieces: Buffer[] = [];
-    for (const point of [...points, payload.length]) {
-      pieces.push(payload.subarray(previous, point));
-      previous = point;
-    }
-    pieces.forEach((piece, i) => {
-      const first = i === 0;
-      frames.push({ opcode: first ? (item.text ? 1 : 2) : 0, fin: i === pieces.length - 1, rsv: first ? 4 : 0, mask: false, payload: piece, ...(first ? { inflated: item.data } : {}) });
-      const after = i < pieces.length - 1 ? item.between[i] : undefined;
-      if (after !== undefined) frames.push(after);
-    });
+    frames.push(...fragments({ opcode: item.text ? 1 : 2, rsv: 4, inflated: item.data }, payload, item.cuts, item.between));
   }
   deflater.close();
   return frames;
@@ -319,12 +308,9 @@ async function compressPlan(plan: Array<Frame[] | ToCompress>, noContextTakeover
  */
 async function writeInPieces(socket: net.Socket, frames: Frame[], cuts: number[]): Promise<void> {
   const bytes = Buffer.concat(frames.map((f) => serverFrame(f.opcode, f.payload, { fin: f.fin, rsv: f.rsv, mask: f.mask })));
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  let previous = 0;
-  for (const point of [...points, bytes.length]) {
+  for (const piece of cut(bytes, cuts)) {
     if (socket.destroyed) return;
-    if (point > previous) socket.write(bytes.subarray(previous, point));
-    previous = point;
+    if (piece.length > 0) socket.write(piece);
     await new Promise((resolve) => setImmediate(resolve));
   }
 }

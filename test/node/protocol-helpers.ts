@@ -106,6 +106,19 @@ export function assertEverySplit(bytes: Uint8Array, expected: Event[], options: 
   }
 }
 
+/** `bytes` cut at the given points (taken modulo length + 1, sorted, each once): points + 1 pieces at most. */
+export function cut<T extends Uint8Array>(bytes: T, points: number[]): T[] {
+  const cuts = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: T[] = [];
+  let previous = 0;
+  for (const c of cuts) {
+    chunks.push(bytes.subarray(previous, c) as T);
+    previous = c;
+  }
+  chunks.push(bytes.subarray(previous) as T);
+  return chunks;
+}
+
 /** Chunks of the given sizes, cycling through them. */
 export function chunked(bytes: Uint8Array, sizes: readonly number[]): Uint8Array[] {
   const chunks: Uint8Array[] = [];

@@ -11,20 +11,7 @@ import { FrameDecoder } from "../../src/protocol/decoder.js";
 import { encodeFrame } from "../../src/protocol/encoder.js";
 import { isValidUtf8, Utf8Validator } from "../../src/protocol/utf8.js";
 import type { Opcode } from "../../src/protocol/types.js";
-import { concat, decode, digest, frame, parseClientFrame, recorder, toHex, utf8, type Event } from "./protocol-helpers.js";
-
-/** Cut `bytes` at the given points (taken modulo the length, sorted). */
-function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
-  const cuts = [...new Set(points.map((p) => (bytes.length === 0 ? 0 : p % (bytes.length + 1))))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let previous = 0;
-  for (const c of cuts) {
-    chunks.push(bytes.subarray(previous, c));
-    previous = c;
-  }
-  chunks.push(bytes.subarray(previous));
-  return chunks;
-}
+import { concat, cut, decode, digest, frame, parseClientFrame, recorder, toHex, utf8, type Event } from "./protocol-helpers.js";
 
 const chunkPoints = fc.array(fc.nat({ max: 100_000 }), { maxLength: 20 });
 
