@@ -128,6 +128,81 @@ test("arena regions are not reused while frames still wait for a server that doe
   }
 });
 
+test("a large message the kernel takes during send() gives its arena regions back before send() returns", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  try {
+    const server = await connected;
+    const received = new Promise<Buffer[]>((resolve) => {
+      const out: Buffer[] = [];
+      server.on("message", (data: Buffer) => {
+        if (out.push(data) === 3) resolve(out);
+      });
+    });
+    const before = frameArena().usedBytes;
+    const sent = [distinct(1, 1 << 20), distinct(2, (3 << 20) + 5, 3), distinct(3, 700_000)];
+    for (const payload of sent) {
+      ws.send(payload);
+      // An idle loopback socket takes a few MiB at once (so nothing is buffered), and then every
+      // piece's region is free again: the next piece, and the next message, reuse it in cache.
+      assert.equal(ws.bufferedAmount, 0, `${payload.length} bytes`);
+      assert.equal(frameArena().usedBytes, before, `${payload.length} bytes: regions back`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const got = await received;
+    for (let i = 0; i < sent.length; i++) assert.ok(got[i]!.equals(sent[i]!), `message ${i} differs`);
+    await closeNormally(ws);
+  } finally {
+    ws.terminate();
+    await peer.close();
+  }
+});
+
+test("large messages sent from a message listener are written at once, in order with the batched small ones", async () => {
+  const peer = await wsServer({ echo: false });
+  const connected = peer.nextConnection();
+  const ws = await open(peer.url);
+  try {
+    const server = await connected;
+    const received = new Promise<Buffer[]>((resolve) => {
+      const out: Buffer[] = [];
+      server.on("message", (data: Buffer) => {
+        if (out.push(data) === 7) resolve(out);
+      });
+    });
+    const large = [distinct(4, 1 << 20), distinct(5, 600_000), distinct(6, 1 << 20)];
+    const before = frameArena().usedBytes;
+    let heldAfterFirstLarge = -1;
+    ws.onmessage = () => {
+      // Replies from a listener are batched: the first small one goes out, later small ones are
+      // corked until the read is handled. A large message between them is not corked: it goes to
+      // the kernel at once and its regions are free again before send() returns.
+      ws.send("a");
+      ws.send(large[0]!);
+      heldAfterFirstLarge = frameArena().usedBytes - before;
+      ws.send("b");
+      ws.send(large[1]!);
+      ws.send("c");
+      ws.send(large[2]!);
+      ws.send("d");
+    };
+    server.send("go");
+    const got = await received;
+    assert.equal(heldAfterFirstLarge, 0);
+    assert.deepEqual(
+      got.map((data) => (data.length < 2 ? data.toString() : data.length)),
+      ["a", 1 << 20, "b", 600_000, "c", 1 << 20, "d"],
+    );
+    for (let i = 0; i < 3; i++) assert.ok(got[1 + 2 * i]!.equals(large[i]!), `large message ${i} differs`);
+    assert.equal(frameArena().usedBytes, before);
+    await closeNormally(ws);
+  } finally {
+    ws.terminate();
+    await peer.close();
+  }
+});
+
 test("large text messages (encoded into the arena) echo intact, in order with binary ones", async () => {
   const peer = await wsServer();
   const ws = await open(peer.url);

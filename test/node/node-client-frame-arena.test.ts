@@ -1,8 +1,10 @@
 // The memory for large outgoing frames (src/adapters/node/frame-arena.ts) and the WebAssembly SIMD
 // mask that works in it (simd-mask.ts): regions never overlap and come back only on release, a full
 // arena falls back to plain buffers, and frames masked by SIMD are byte for byte what RFC 6455 §5.3
-// says, at every length mod 64 and on top of stale contents. The end-to-end checks (regions never
-// reused while the socket still holds them, regions of dropped frames come back) are in
+// says, at every length mod 64 and on top of stale contents; writeFrame (frame.ts) cuts large frames
+// into pieces that are right byte for byte whether each piece's region is freed at once or held.
+// The end-to-end checks (regions never reused while the socket still holds them, freed during
+// send() when the kernel took them, regions of dropped frames come back) are in
 // node-client-basic.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +13,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import fc from "fast-check";
 import { ARENA_BYTES, FrameArena, frameArena, GRANULE, POOLED_MAX_BYTES, POOLED_MIN_BYTES } from "../../src/adapters/node/frame-arena.js";
-import { buildFrame, buildTextFrame, frameWritten } from "../../src/adapters/node/frame.js";
+import { buildTextFrame, frameWritten, PIECE_BYTES, writeFrame, type FrameOutput } from "../../src/adapters/node/frame.js";
 
 const MIB = 1024 * 1024;
 
@@ -121,36 +123,111 @@ test("property: a SIMD-masked payload XORed with its key gives the payload back"
   );
 });
 
-test("frames: small ones stay out of the arena, large ones are in it up to POOLED_MAX_BYTES, payload 16-byte aligned", () => {
-  const arena = frameArena();
-  for (const length of [0, 125, 65535]) {
-    const frame = buildFrame(0x2, new Uint8Array(length), false);
-    assert.equal(frameWritten(frame), undefined, `${length} bytes`);
-    assert.ok(!arena.owns(frame));
+/** A FrameOutput that keeps a copy of each chunk, as the kernel would, and what came with it. */
+class CapturedFrame implements FrameOutput {
+  readonly chunks: Buffer[] = [];
+  readonly copies: Buffer[] = [];
+  readonly releases: ((() => void) | undefined)[] = [];
+  /** `taken`: every chunk is taken by the kernel during its write, so it is released at once. */
+  constructor(private readonly taken: boolean) {}
+
+  writeChunk(chunk: Buffer, release: (() => void) | undefined): void {
+    this.chunks.push(chunk);
+    this.copies.push(Buffer.from(chunk));
+    this.releases.push(release);
+    if (this.taken) release?.();
   }
-  const largest = POOLED_MAX_BYTES - 16;
-  for (const length of [POOLED_MIN_BYTES, MIB + 5, largest]) {
-    const before = arena.usedBytes;
-    const payload = pattern(length, 3);
-    const frame = buildFrame(0x2, payload, false);
-    assert.ok(arena.owns(frame), `${length} bytes`);
-    assert.equal(frame.length, 14 + length);
-    assert.equal((frame.byteOffset + 14) % 16, 0, "payload aligned");
-    // RFC 6455 §5.2: FIN + binary, MASK + 127, 64-bit length, then the key (§5.3).
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.copies);
+  }
+
+  releaseAll(): void {
+    for (const release of this.releases) release?.();
+  }
+}
+
+/** Piece lengths writeFrame should use for `length` payload bytes: PIECE_BYTES, a rest of up to 1.5 whole. */
+function expectedPieces(length: number): number[] {
+  const pieces: number[] = [];
+  let rest = length;
+  while (rest > PIECE_BYTES * 1.5) {
+    pieces.push(PIECE_BYTES);
+    rest -= PIECE_BYTES;
+  }
+  return [...pieces, rest];
+}
+
+test("writeFrame: small frames are one Buffer outside the arena", () => {
+  const arena = frameArena();
+  for (const length of [0, 125, 126, 65535]) {
+    const out = new CapturedFrame(false);
+    const payload = pattern(length, 1);
+    writeFrame(out, 0x2, payload, false);
+    assert.equal(out.chunks.length, 1, `${length} bytes`);
+    assert.equal(out.releases[0], undefined);
+    assert.ok(!arena.owns(out.chunks[0]!));
+    // RFC 6455 §5.2: FIN + binary; MASK and a 7-bit length, or 126 and a 16-bit one.
+    const frame = out.bytes;
     assert.equal(frame[0], 0x82);
+    assert.equal(frame[1], 0x80 | (length < 126 ? length : 126));
+    const offset = length < 126 ? 6 : 8;
+    if (length >= 126) assert.equal(frame.readUInt16BE(2), length);
+    assert.equal(frame.length, offset + length);
+    expectMasked(frame, offset, payload);
+  }
+});
+
+test("writeFrame: large frames go out in pieces, each masked into an arena region, payload 16-byte aligned", () => {
+  const arena = frameArena();
+  const before = arena.usedBytes;
+  // One piece (64 KiB, 700 KiB, 1.5 pieces), two, several, and more than the arena holds at once:
+  // with no piece released, the last ones of 9 MiB get their own buffers and must still be right.
+  const lengths = [POOLED_MIN_BYTES, 700 * 1024, PIECE_BYTES * 1.5, PIECE_BYTES * 1.5 + 1, MIB + 5, 4 * MIB + 48 * 1024 + 3, 9 * MIB + 3];
+  for (const length of lengths) {
+    const out = new CapturedFrame(false);
+    const payload = pattern(length, length & 0xff);
+    writeFrame(out, 0x2, payload, length === MIB + 5);
+    const pieces = expectedPieces(length);
+    assert.deepEqual(
+      out.chunks.map((chunk, i) => chunk.length - (i === 0 ? 14 : 0)),
+      pieces,
+      `${length} bytes: piece lengths`,
+    );
+    const frame = out.bytes;
+    // RFC 6455 §5.2: FIN + binary (RSV1 when asked, for permessage-deflate), MASK + 127, 64-bit length.
+    assert.equal(frame[0], length === MIB + 5 ? 0xc2 : 0x82);
     assert.equal(frame[1], 0x80 | 127);
     assert.equal(Number(frame.readBigUInt64BE(2)), length);
     expectMasked(frame, 14, payload);
-    assert.ok(arena.usedBytes > before);
-    const written = frameWritten(frame);
-    assert.equal(typeof written, "function", `${length} bytes`);
-    written!();
-    assert.equal(arena.usedBytes, before, `${length} bytes returned`);
+    const pooled = out.chunks.map((chunk) => arena.owns(chunk));
+    assert.ok(pooled[0], `${length} bytes: the first piece is in the arena`);
+    assert.deepEqual(
+      pooled.map((inArena, i) => inArena === (out.releases[i] !== undefined)),
+      pooled.map(() => true),
+      "a release exactly for pieces in the arena",
+    );
+    out.chunks.forEach((chunk, i) => {
+      if (pooled[i]) assert.equal((chunk.byteOffset + (i === 0 ? 14 : 0)) % 16, 0, `piece ${i} aligned`);
+    });
+    if (length > ARENA_BYTES) assert.ok(!pooled.at(-1), "9 MiB: the last pieces do not fit and have their own buffer");
+    out.releaseAll();
+    assert.equal(arena.usedBytes, before, `${length} bytes: regions returned`);
   }
-  const oversized = buildFrame(0x2, new Uint8Array(largest + 1), false);
-  assert.ok(!arena.owns(oversized));
-  assert.equal(frameWritten(oversized), undefined);
-  assert.equal((oversized.byteOffset + 14) % 8, 0, "payload aligned");
+});
+
+test("writeFrame: a piece released during its write lends its region to the next piece", () => {
+  const arena = frameArena();
+  const before = arena.usedBytes;
+  const out = new CapturedFrame(true);
+  const payload = pattern(4 * MIB + 1000, 5);
+  writeFrame(out, 0x2, payload, false);
+  assert.equal(out.chunks.length, 8);
+  // Every piece after the first is written from 14 bytes into the same region as the first.
+  for (const chunk of out.chunks.slice(1)) assert.equal(chunk.byteOffset - 14, out.chunks[0]!.byteOffset);
+  // Each piece overwrote the region after the one before had been copied out, as the kernel does.
+  expectMasked(out.bytes, 14, payload);
+  assert.equal(arena.usedBytes, before);
 });
 
 test("large text frames are encoded into the arena and masked in place; small ones are not", () => {
@@ -173,16 +250,18 @@ test("large text frames are encoded into the arena and masked in place; small on
   }
 });
 
-test("frames built while the arena is full get their own buffer and are still correct", () => {
+test("writeFrame: with the arena full, every piece gets its own buffer and the frame is still right", () => {
   const arena = frameArena();
   const held: Buffer[] = [];
   for (let frame = arena.acquire(GRANULE - 2); frame !== undefined; frame = arena.acquire(GRANULE - 2)) held.push(frame);
   try {
+    const out = new CapturedFrame(false);
     const payload = pattern(MIB + 3, 9);
-    const frame = buildFrame(0x2, payload, false);
-    assert.ok(!arena.owns(frame));
-    assert.equal(frameWritten(frame), undefined);
-    expectMasked(frame, 14, payload);
+    writeFrame(out, 0x2, payload, false);
+    assert.equal(out.chunks.length, 2);
+    assert.ok(out.chunks.every((chunk) => !arena.owns(chunk)));
+    assert.ok(out.releases.every((release) => release === undefined));
+    expectMasked(out.bytes, 14, payload);
   } finally {
     for (const frame of held) arena.release(frame);
   }

@@ -7,10 +7,11 @@
  * simd-mask.ts can XOR payloads in place 16 bytes at a time (it only sees its own memory). Without
  * WebAssembly SIMD the block is a plain ArrayBuffer and frames are masked by the JavaScript loop.
  *
- * A region goes back to the arena in the frame's socket.write callback, once the kernel (or TLS,
- * which encrypts into its own buffers) has taken every byte, so a region is never rewritten while
- * its bytes can still be sent. Should a runtime ever drop a write without calling back, the frame
- * Buffer becomes garbage and a FinalizationRegistry returns its region instead.
+ * A region goes back to the arena once the kernel (or TLS, which encrypts into its own buffers) has
+ * taken every byte of it, so a region is never rewritten while its bytes can still be sent: right
+ * after socket.write when the socket queued nothing (sender.ts), else in the write's callback.
+ * Should a runtime ever drop a write without calling back, the frame Buffer becomes garbage and a
+ * FinalizationRegistry returns its region instead.
  *
  * Bounded for the whole process, not per connection: ARENA_BYTES, created on the first large
  * frame. Pages never touched cost no memory, and first fit keeps the touched ones at the low end.

@@ -7,7 +7,8 @@ import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
-import { buildFrame, buildTextFrame, frameWritten } from "./frame.js";
+import { POOLED_MIN_BYTES } from "./frame-arena.js";
+import { buildFrame, buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
 
 // Batching states (see beginBatch).
@@ -28,7 +29,7 @@ export interface SenderOwner {
   onCloseWritten(): void;
 }
 
-export class Sender {
+export class Sender implements FrameOutput {
   readonly #socket: net.Socket;
   readonly #deflate: PerMessageDeflate | undefined;
   readonly #threshold: number;
@@ -65,8 +66,7 @@ export class Sender {
 
   sendBinary(bytes: Uint8Array): void {
     if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
-      const frame = buildFrame(Opcode.Binary, bytes, false);
-      this.#write(frame, frameWritten(frame));
+      writeFrame(this, Opcode.Binary, bytes, false);
       return;
     }
     // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
@@ -96,7 +96,9 @@ export class Sender {
    * Sends made while the connection handles one socket read (replies from message listeners) are
    * batched: the first frame goes out at once, later ones are corked and leave together in one
    * writev when the read is done. A burst of replies then costs two system calls instead of one
-   * each, and a lone reply costs nothing extra.
+   * each, and a lone reply costs nothing extra. Large chunks (pieces of a large frame) are written
+   * at once whatever the state: a system call is nothing next to copying them, and a corked piece
+   * would hold its region until the batch ends instead of giving it back to the next piece.
    */
   beginBatch(): void {
     this.#batch = BATCH_OPEN;
@@ -107,16 +109,29 @@ export class Sender {
     this.#batch = BATCH_OFF;
   }
 
-  /** `written` runs once the socket is done with `frame` (see frameWritten). */
-  #write(frame: Uint8Array, written?: () => void): void {
-    const batch = this.#batch;
-    if (batch === BATCH_WROTE) {
-      this.#batch = BATCH_CORKED;
-      this.#socket.cork();
-    } else if (batch === BATCH_OPEN) {
-      this.#batch = BATCH_WROTE;
+  /** FrameOutput: see there for `release`. */
+  writeChunk(chunk: Buffer, release: (() => void) | undefined): void {
+    this.#write(chunk, release);
+  }
+
+  #write(frame: Uint8Array, release?: () => void): void {
+    const socket = this.#socket;
+    // Large chunks are not batched (see beginBatch); behind corked frames they still wait their turn.
+    if (frame.length < POOLED_MIN_BYTES) {
+      if (this.#batch === BATCH_WROTE) {
+        this.#batch = BATCH_CORKED;
+        socket.cork();
+      } else if (this.#batch === BATCH_OPEN) {
+        this.#batch = BATCH_WROTE;
+      }
     }
-    this.#socket.write(frame, written);
+    socket.write(frame, release);
+    // Nothing left in the socket's queue: the write went to the kernel in full during the call
+    // (net.Socket tries the system call at once; the callback is only deferred to the next tick),
+    // so nothing reads the frame any more and its memory can be reused right away, while it is in
+    // cache. A frame the socket still holds (a full kernel buffer, a corked batch, TLS, whose
+    // writes complete later) counts in writableLength and waits for the callback.
+    if (release !== undefined && socket.writableLength === 0) release();
   }
 
   /** Drop everything still queued (the connection is gone). */
@@ -146,7 +161,7 @@ export class Sender {
           this.#deflate.compress(data, (this.#compressed ??= (payload) => this.#onCompressed(payload)));
           return;
         }
-        this.#writeJob(job, buildFrame(job.opcode, data, false));
+        this.#writeJob(job, data, false);
         continue;
       }
       this.#busy = true;
@@ -165,10 +180,10 @@ export class Sender {
     }
   }
 
-  #writeJob(job: Job, frame: Buffer): void {
+  #writeJob(job: Job, payload: Uint8Array, rsv1: boolean): void {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
-    this.#write(frame, frameWritten(frame));
+    writeFrame(this, job.opcode, payload, rsv1);
     if (job.opcode === Opcode.Close) this.#owner.onCloseWritten();
   }
 
@@ -177,7 +192,7 @@ export class Sender {
     const job = this.#queue?.[0];
     if (this.#closed || job === undefined) return;
     // RFC 7692 §6: RSV1 marks the first (here: only) frame of a compressed message.
-    this.#writeJob(job, buildFrame(job.opcode, payload, true));
+    this.#writeJob(job, payload, true);
     this.#pump();
   }
 }
