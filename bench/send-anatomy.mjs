@@ -11,7 +11,12 @@
 //   copy-one     the caller's bytes copied into the one region each time (not safe for real
 //                frames, as the kernel may still be reading it): the copy into memory in cache
 //   copy         the caller's bytes copied into a region per frame
-//   copy+mask    + the SIMD XOR: FrameArena.mask, all that the client does to a 1 MiB payload
+//   copy+mask    + the SIMD XOR: FrameArena.mask, all that the client did to a 1 MiB payload until
+//                the sixth session
+//   pieces       what the client does now: frame.ts's writeFrame, the frame masked and written in
+//                pieces of 512 KiB, each piece's region freed as soon as the kernel took it during
+//                the write (as the client's Sender does), so the next piece is masked into memory
+//                still in cache
 //
 //   node bench/send-anatomy.mjs [--reps=9] [--ms=1000]
 // Variants alternate, one run each per repetition; medians. The last column is each step's client
@@ -31,9 +36,21 @@ const reps = arg("reps", 9);
 const durationMs = arg("ms", 1000);
 const IN_FLIGHT = 4;
 
-const out = `${root}bench/.build/frame-arena.mjs`;
-await build({ entryPoints: [`${root}src/adapters/node/frame-arena.ts`], bundle: true, format: "esm", platform: "node", target: "es2022", outfile: out, logLevel: "warning" });
-const { FrameArena } = await import(out);
+const out = `${root}bench/.build/send-anatomy.mjs`;
+await build({
+  stdin: {
+    contents: 'export { FrameArena } from "./src/adapters/node/frame-arena.ts"; export { writeFrame } from "./src/adapters/node/frame.ts";',
+    resolveDir: root,
+    loader: "ts",
+  },
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "es2022",
+  outfile: out,
+  logLevel: "warning",
+});
+const { FrameArena, writeFrame } = await import(out);
 
 const PAYLOAD = MIB - 14;
 const payload = Buffer.alloc(PAYLOAD, 0x5a);
@@ -79,6 +96,18 @@ const variants = {
     writeHeader(frame);
     arena.mask(payload, frame, 14);
     socket.write(frame, () => (arena.release(frame), done()));
+  },
+  pieces: (socket, done) => {
+    let pending = 0;
+    const output = {
+      writeChunk(chunk, release) {
+        pending++;
+        socket.write(chunk, () => (release?.(), --pending === 0 && done()));
+        // The Sender's rule: nothing queued in the socket, so the kernel took the piece.
+        if (release !== undefined && socket.writableLength === 0) release();
+      },
+    };
+    writeFrame(output, 0x2, payload, false);
   },
 };
 

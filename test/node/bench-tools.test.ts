@@ -44,7 +44,7 @@ test("bench/send-anatomy.mjs: a short run prints a row for every step of a 1 MiB
   const { stdout } = await run(process.execPath, ["bench/send-anatomy.mjs", "--reps=1", "--ms=200"], { cwd: ROOT });
   assert.match(stdout, /^step +MiB\/s +of net +client CPU µs\/MiB +over net$/m);
   assert.match(stdout, /^net +[\d,.]+ +100% +[\d,.]+ *$/m);
-  for (const step of ["one-region", "regions", "copy-one", "copy", "copy\\+mask"]) {
+  for (const step of ["one-region", "regions", "copy-one", "copy", "copy\\+mask", "pieces"]) {
     assert.match(stdout, new RegExp(`^${step} +[\\d,.]+ +\\d+% +[\\d,.]+ +[+-][\\d,.]+$`, "m"), stdout);
   }
 });
