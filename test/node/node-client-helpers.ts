@@ -1,6 +1,8 @@
 // Shared by the node-client-*.test.ts files (run by Node and, through test/deno/, by Deno): real
 // peers on 127.0.0.1 port 0, a raw upgrade server for injecting bad frames, and event helpers.
 import net from "node:net";
+import https from "node:https";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { WebSocketServer, type ServerOptions, type WebSocket as WsSocket } from "ws";
@@ -73,12 +75,37 @@ export interface WsPeer {
   close(): Promise<void>;
 }
 
-/** A real `ws` server; `echo` answers every message with the same data and type. */
-export async function wsServer(options: ServerOptions & { echo?: boolean } = {}): Promise<WsPeer> {
-  const { echo = true, ...serverOptions } = options;
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...serverOptions });
-  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
-  const port = (wss.address() as net.AddressInfo).port;
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost, made by openssl now. Key and certificate
+ * both go to stdout: no temporary files.
+ */
+export function testCertificate(): { key: string; cert: string } {
+  const pem = execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", "-", "-out", "-", "-days", "1", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-addext", "basicConstraints=critical,CA:FALSE",
+  ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  return {
+    key: /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(pem)![0],
+    cert: /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(pem)![0],
+  };
+}
+
+/**
+ * A real `ws` server; `echo` answers every message with the same data and type. With `tls` (a
+ * testCertificate()) it serves wss:// from an https server.
+ */
+export async function wsServer(options: ServerOptions & { echo?: boolean; tls?: { key: string; cert: string } } = {}): Promise<WsPeer> {
+  const { echo = true, tls, ...serverOptions } = options;
+  const httpsServer = tls === undefined ? undefined : https.createServer(tls);
+  const wss =
+    httpsServer === undefined
+      ? new WebSocketServer({ host: "127.0.0.1", port: 0, ...serverOptions })
+      : new WebSocketServer({ server: httpsServer, ...serverOptions });
+  if (httpsServer === undefined) await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  else await new Promise<void>((resolve) => httpsServer.listen(0, "127.0.0.1", () => resolve()));
+  const port = ((httpsServer ?? wss).address() as net.AddressInfo).port;
   const sockets: WsSocket[] = [];
   const requests: WsPeer["requests"] = [];
   const waiters: Array<(socket: WsSocket) => void> = [];
@@ -91,14 +118,17 @@ export async function wsServer(options: ServerOptions & { echo?: boolean } = {})
   return {
     wss,
     port,
-    url: `ws://127.0.0.1:${port}`,
+    url: `${httpsServer === undefined ? "ws" : "wss"}://127.0.0.1:${port}`,
     sockets,
     requests,
     nextConnection: () => new Promise((resolve) => waiters.push(resolve)),
     close: () =>
       new Promise((resolve) => {
         for (const client of wss.clients) client.terminate();
-        wss.close(() => resolve());
+        wss.close(() => {
+          if (httpsServer === undefined) resolve();
+          else httpsServer.close(() => resolve());
+        });
       }),
   };
 }

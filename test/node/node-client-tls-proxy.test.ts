@@ -6,12 +6,12 @@ import net from "node:net";
 import https from "node:https";
 import process from "node:process";
 import { Buffer } from "node:buffer";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { WebSocketServer } from "ws";
 import { WebSocket } from "../../src/node-client.js";
 import { isNoProxy, selectProxy } from "../../src/adapters/node/proxy.js";
 import { frameArena } from "../../src/adapters/node/frame-arena.js";
-import { closed, messages, next, wsServer } from "./node-client-helpers.js";
+import { closed, messages, next, testCertificate, wsServer } from "./node-client-helpers.js";
 
 let cert = "";
 let key = "";
@@ -19,15 +19,7 @@ let tlsServer: https.Server;
 let tlsUrl = "";
 
 before(async () => {
-  // Key and certificate both go to stdout: no temporary files.
-  const pem = execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "-", "-out", "-", "-days", "1", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    "-addext", "basicConstraints=critical,CA:FALSE",
-  ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(pem)![0];
-  cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(pem)![0];
+  ({ key, cert } = testCertificate());
   tlsServer = https.createServer({ key, cert });
   const wss = new WebSocketServer({ server: tlsServer });
   wss.on("connection", (socket) => socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary })));
