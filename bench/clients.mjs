@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
+import { bundle } from "./bundle.mjs";
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -129,18 +130,7 @@ export async function oursEntry(fromSrc = false) {
   const src = `${root}src/node-client.ts`;
   if (!fromSrc && existsSync(dist)) return dist;
   if (!existsSync(src)) return null;
-  const { build } = await import("esbuild");
-  const out = `${root}bench/.build/node-client.mjs`;
-  await build({
-    entryPoints: [src],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "es2022",
-    outfile: out,
-    logLevel: "warning",
-  });
-  return out;
+  return bundle("node-client", 'export * from "./src/node-client.ts";');
 }
 
 /** For profiles of the esbuild bundle: line -> source file, from esbuild's "// src/..." markers. */

@@ -1,4 +1,4 @@
-// The frame codec alone, in one process, no sockets: our FrameDecoder / buildFrame (src/, bundled
+// The frame codec alone, in one process, no sockets: our FrameDecoder / writeFrame (src/, bundled
 // by esbuild) against ws's Receiver / Sender.frame, on the same bytes, split into the 64 KiB chunks
 // a socket delivers. CPU time per message, median of several rounds. This separates the protocol
 // code from the socket and event-dispatch costs that run.mjs measures end to end.
@@ -8,30 +8,19 @@ import { fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { Buffer, isUtf8 } from "node:buffer";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { bundle } from "./bundle.mjs";
 import { encodeMessage, MIB } from "./frames.mjs";
 import { median, fmtNum, fmtRatio, table } from "./stats.mjs";
 
 const require = createRequire(import.meta.url);
-const root = fileURLToPath(new URL("..", import.meta.url));
 const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 7);
 
-const out = `${root}bench/.build/codec.mjs`;
 const isChild = process.argv.some((a) => a.startsWith("--impl="));
-if (!isChild) await build({
-  stdin: {
-    contents: 'export { FrameDecoder } from "./src/protocol/decoder.ts"; export { buildFrame, buildTextFrame } from "./src/adapters/node/frame.ts";',
-    resolveDir: root,
-    loader: "ts",
-  },
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "es2022",
-  outfile: out,
-  logLevel: "warning",
-});
-const { FrameDecoder, buildFrame } = await import(out);
+// The parent bundles; its children (one per implementation) import what it built.
+const out = isChild
+  ? new URL(".build/codec.mjs", import.meta.url).href
+  : await bundle("codec", 'export { FrameDecoder } from "./src/protocol/decoder.ts"; export { writeFrame } from "./src/adapters/node/frame.ts";');
+const { FrameDecoder, writeFrame } = await import(out);
 const { Receiver, Sender } = require("ws");
 
 function cpu() {
@@ -87,9 +76,16 @@ const decoders = {
   },
 };
 
+/** Frames go nowhere, and each chunk's memory is released at once, as when the kernel takes it. */
+const discard = {
+  writeChunk(chunk, release) {
+    release?.();
+  },
+};
+
 const encoders = {
   ours(payload, count) {
-    for (let i = 0; i < count; i++) buildFrame(2, payload, false);
+    for (let i = 0; i < count; i++) writeFrame(discard, 2, payload, false);
   },
   ws(payload, count) {
     const opts = { fin: true, rsv1: false, opcode: 2, mask: true, readOnly: true, maskKey: undefined, generateMask: undefined };

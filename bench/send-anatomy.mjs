@@ -24,32 +24,17 @@
 // received, so frames are exactly 1 MiB (14-byte header and 1 MiB - 14 of payload).
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { bundle } from "./bundle.mjs";
 import { MIB } from "./frames.mjs";
 import { spawn, stop } from "./procs.mjs";
 import { median, fmtNum, fmtPct, table } from "./stats.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const reps = arg("reps", 9);
 const durationMs = arg("ms", 1000);
 const IN_FLIGHT = 4;
 
-const out = `${root}bench/.build/send-anatomy.mjs`;
-await build({
-  stdin: {
-    contents: 'export { FrameArena } from "./src/adapters/node/frame-arena.ts"; export { writeFrame } from "./src/adapters/node/frame.ts";',
-    resolveDir: root,
-    loader: "ts",
-  },
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "es2022",
-  outfile: out,
-  logLevel: "warning",
-});
+const out = await bundle("send-anatomy", 'export { FrameArena } from "./src/adapters/node/frame-arena.ts"; export { writeFrame } from "./src/adapters/node/frame.ts";');
 const { FrameArena, writeFrame } = await import(out);
 
 const PAYLOAD = MIB - 14;

@@ -1,6 +1,6 @@
 // The benchmark scripts keep working: a one-repetition run of bench/run.mjs against the current
-// src/ and ws, a short run of bench/send-anatomy.mjs, and bench/pool.mjs's pooling checked on runs
-// whose medians are known.
+// src/ and ws, short runs of bench/send-anatomy.mjs and bench/codec.mjs, and bench/pool.mjs's
+// pooling checked on runs whose medians are known.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -46,6 +46,16 @@ test("bench/send-anatomy.mjs: a short run prints a row for every step of a 1 MiB
   assert.match(stdout, /^net +[\d,.]+ +100% +[\d,.]+ *$/m);
   for (const step of ["one-region", "regions", "copy-one", "copy", "copy\\+mask", "pieces"]) {
     assert.match(stdout, new RegExp(`^${step} +[\\d,.]+ +\\d+% +[\\d,.]+ +[+-][\\d,.]+$`, "m"), stdout);
+  }
+});
+
+test("bench/codec.mjs: a one-round run prints every scenario for ours and ws", { timeout: 120_000 }, async () => {
+  const { stdout } = await run(process.execPath, ["bench/codec.mjs", "--rounds=1"], { cwd: ROOT });
+  for (const scenario of ["decode 16 B text", "decode 1 KiB text in 16 fragments", "decode 1 MiB binary"]) {
+    assert.match(stdout, new RegExp(`^${scenario} +µs/message +[\\d.,]+ +[\\d.,]+ +[\\d.,]+ +[\\d.]+x +[\\d.]+x$`, "m"), stdout);
+  }
+  for (const scenario of ["encode 64 B binary \\(masked\\)", "encode 1 MiB binary \\(masked\\)"]) {
+    assert.match(stdout, new RegExp(`^${scenario} +µs/message +[\\d.,]+ +[\\d.,]+ +[\\d.]+x *$`, "m"), stdout);
   }
 });
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js";
 import { frameArena } from "../../src/adapters/node/frame-arena.js";
-import { closeCodeOf, closed, FrameReader, messages, next, rawServer, wsServer } from "./node-client-helpers.js";
+import { closeCodeOf, closed, FrameReader, messages, next, rawServer, serverMessages, wsServer } from "./node-client-helpers.js";
 
 /** close() and wait for the close event. */
 async function closeNormally(ws: WebSocket): Promise<void> {
@@ -92,15 +92,9 @@ test("arena regions are not reused while frames still wait for a server that doe
   try {
     const server = await connected;
     server.pause();
-    const received: Buffer[] = [];
     const count = 28;
     // A corrupted frame makes the server close the connection: fail then instead of waiting.
-    const all = new Promise<void>((resolve, reject) => {
-      server.on("message", (data: Buffer) => {
-        if (received.push(data) === count) resolve();
-      });
-      server.on("close", (code: number) => reject(new Error(`server closed (${code}) after ${received.length} messages`)));
-    });
+    const all = serverMessages(server, count);
     // Sizes around the pool's limits (64 KiB, 4 MiB + 64 KiB), views at every alignment mod 8 (so
     // both masking paths write into pooled buffers), each message with its own contents: a buffer
     // reused too early would overwrite a frame that is still queued.
@@ -114,7 +108,7 @@ test("arena regions are not reused while frames still wait for a server that doe
     // The kernel takes a few MiB at most: most frames are still queued in the socket.
     assert.ok(ws.bufferedAmount > 16 << 20, `only ${ws.bufferedAmount} bytes queued`);
     server.resume();
-    await all;
+    const received = await all;
     for (let i = 0; i < count; i++) {
       assert.equal(received[i]!.length, sent[i]!.length, `message ${i} length`);
       assert.ok(received[i]!.equals(sent[i]!), `message ${i} (${sent[i]!.length} bytes) differs`);
@@ -134,12 +128,7 @@ test("a large message the kernel takes during send() gives its arena regions bac
   const ws = await open(peer.url);
   try {
     const server = await connected;
-    const received = new Promise<Buffer[]>((resolve) => {
-      const out: Buffer[] = [];
-      server.on("message", (data: Buffer) => {
-        if (out.push(data) === 3) resolve(out);
-      });
-    });
+    const received = serverMessages(server, 3);
     const before = frameArena().usedBytes;
     const sent = [distinct(1, 1 << 20), distinct(2, (3 << 20) + 5, 3), distinct(3, 700_000)];
     for (const payload of sent) {
@@ -165,12 +154,7 @@ test("large messages sent from a message listener are written at once, in order 
   const ws = await open(peer.url);
   try {
     const server = await connected;
-    const received = new Promise<Buffer[]>((resolve) => {
-      const out: Buffer[] = [];
-      server.on("message", (data: Buffer) => {
-        if (out.push(data) === 7) resolve(out);
-      });
-    });
+    const received = serverMessages(server, 7);
     const large = [distinct(4, 1 << 20), distinct(5, 600_000), distinct(6, 1 << 20)];
     const before = frameArena().usedBytes;
     let heldAfterFirstLarge = -1;
@@ -242,13 +226,7 @@ test("frames queued when the connection drops do not corrupt the frames of the n
 
     ws = await open(peer.url);
     const server = await second;
-    const got = new Promise<Buffer[]>((resolve, reject) => {
-      const out: Buffer[] = [];
-      server.on("message", (data: Buffer) => {
-        if (out.push(data) === 12) resolve(out);
-      });
-      server.on("close", (code: number) => reject(new Error(`server closed (${code}) after ${out.length} messages`)));
-    });
+    const got = serverMessages(server, 12);
     const sent = Array.from({ length: 12 }, (_, i) => distinct(100 + i, (1 << 20) + i));
     for (const payload of sent) ws.send(payload);
     const received = await got;

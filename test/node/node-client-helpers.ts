@@ -63,6 +63,21 @@ export function messages(ws: WebSocket, count: number): Promise<unknown[]> {
   });
 }
 
+/**
+ * The next `count` messages a `ws` server socket receives, in order. Rejects if the socket fails
+ * or closes first (ws closes on a frame it cannot accept, so a corrupted frame fails at once).
+ */
+export function serverMessages(socket: WsSocket, count: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    socket.on("message", (data: Buffer) => {
+      if (out.push(data) === count) resolve(out);
+    });
+    socket.on("error", (error: Error) => reject(new Error(`the server failed after ${out.length} of ${count} messages: ${error.message}`)));
+    socket.on("close", (code: number) => reject(new Error(`the server closed (${code}) after ${out.length} of ${count} messages`)));
+  });
+}
+
 export interface WsPeer {
   wss: WebSocketServer;
   url: string;
