@@ -10,7 +10,8 @@
  * during the write (the usual case unless the peer reads slower than we send: see Sender#write),
  * its region is free again at once, so the next piece is masked into memory the CPU has just used
  * instead of into a region last touched several frames ago. In bench/send-anatomy.mjs (1 MiB
- * frames) that saved 27-56 µs of CPU per MiB in five runs, 65-78% -> 75-88% of raw node:net.
+ * frames) that saved 7-53 µs of CPU per MiB in three runs; in full runs of bench/run.mjs, 1 MiB
+ * sends went from 65-75% of raw node:net (twelve runs) to 74-89% (eight runs).
  * Pieces of 256 KiB cost more than they save (every write is a system call that runs TCP's loopback
  * delivery and wakes the reader), and 768 KiB pieces saved nothing.
  */

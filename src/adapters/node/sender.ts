@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
 import { POOLED_MIN_BYTES } from "./frame-arena.js";
-import { buildFrame, buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
+import { buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
 
 // Batching states (see beginBatch).
@@ -57,7 +57,7 @@ export class Sender implements FrameOutput {
     // Short strings cannot reach the threshold even at 3 bytes per UTF-16 unit: skip encoding twice.
     if (this.#queue === undefined && (this.#deflate === undefined || text.length * 3 < this.#threshold)) {
       const frame = buildTextFrame(text);
-      this.#write(frame, frameWritten(frame));
+      this.writeChunk(frame, frameWritten(frame));
       return;
     }
     const bytes = Buffer.from(text, "utf8");
@@ -83,13 +83,13 @@ export class Sender implements FrameOutput {
       this.#enqueue(Opcode.Close, payload, 0);
       return;
     }
-    this.#write(buildFrame(Opcode.Close, payload, false));
+    writeFrame(this, Opcode.Close, payload, false);
     this.#owner.onCloseWritten();
   }
 
   /** Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. */
   sendControl(opcode: number, payload: Uint8Array): void {
-    this.#write(buildFrame(opcode, payload, false));
+    writeFrame(this, opcode, payload, false);
   }
 
   /**
@@ -109,15 +109,11 @@ export class Sender implements FrameOutput {
     this.#batch = BATCH_OFF;
   }
 
-  /** FrameOutput: see there for `release`. */
+  /** Every frame's bytes go out here (FrameOutput: see there for `release`). */
   writeChunk(chunk: Buffer, release: (() => void) | undefined): void {
-    this.#write(chunk, release);
-  }
-
-  #write(frame: Uint8Array, release?: () => void): void {
     const socket = this.#socket;
     // Large chunks are not batched (see beginBatch); behind corked frames they still wait their turn.
-    if (frame.length < POOLED_MIN_BYTES) {
+    if (chunk.length < POOLED_MIN_BYTES) {
       if (this.#batch === BATCH_WROTE) {
         this.#batch = BATCH_CORKED;
         socket.cork();
@@ -125,7 +121,7 @@ export class Sender implements FrameOutput {
         this.#batch = BATCH_WROTE;
       }
     }
-    socket.write(frame, release);
+    socket.write(chunk, release);
     // Nothing left in the socket's queue: the write went to the kernel in full during the call
     // (net.Socket tries the system call at once; the callback is only deferred to the next tick),
     // so nothing reads the frame any more and its memory can be reused right away, while it is in
