@@ -10,7 +10,7 @@ import type { AnyEventListener, ListenerOptions, RemoveListenerOptions } from ".
 import { createError, type ErrorCode } from "../errors.js";
 import { systemClock } from "../reliability/clock.js";
 import { keepalive, type Keepalive } from "../reliability/keepalive.js";
-import { outbox, sizeOf, type Outbox } from "../reliability/outbox.js";
+import { outbox, sizeOf, type DropReason, type Outbox } from "../reliability/outbox.js";
 import { nextAttempt } from "../reliability/reconnect.js";
 import { ABNORMAL, NORMAL, TRY_AGAIN_LATER, checkClose, retryable } from "./close-codes.js";
 import type { Codec } from "./codec.js";
@@ -106,14 +106,21 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const o = (this.#o = normalize(typeof p == "string" || Array.isArray(p) ? { protocols: p } : p, systemClock));
     const WS = o.WebSocket ?? (new.target as typeof ResilientWebSocket).defaultWebSocket ?? globalThis.WebSocket;
     if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class");
+    // A URL that no attempt can use fails here, as `new WebSocket(url)` does, instead of being
+    // retried forever (WHATWG WebSockets, the constructor: a scheme other than ws, wss, http or
+    // https, or a fragment, is a SyntaxError). A URL provider's result is checked per attempt.
+    if (typeof url != "function") {
+      let u: URL | undefined;
+      try {
+        u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+      } catch {}
+      if (!u || !/^(wss?|https?):$/.test(u.protocol) || u.href.includes("#")) throw new DOMException(`invalid WebSocket URL: ${url}`, "SyntaxError");
+    }
     this.#WS = WS as unknown as TransportConstructor;
     this.#url = url;
     this.#href = typeof url == "function" ? "" : String(url);
     this.#codec = o.codec ?? Object.values(o.codecs ?? {})[0];
-    this.#q = outbox(o.queue, o.clock, (message, reason) => {
-      this.#st.dropped++;
-      this.#emit("drop", { message, reason });
-    });
+    this.#q = outbox(o.queue, o.clock, this.#drop);
     // on* handlers are listeners registered first, so a throwing handler is reported like any
     // listener's exception instead of unwinding the client.
     for (const t of ["open", "message", "close", "error"])
@@ -137,7 +144,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
   /** Reconnect attempt number (0 until the first retry; back to 0 after a stable connection). */
   get attempt(): number {
-    return this.#attempt;
+    const o = this.#o;
+    return this.#state == S.Open && o.clock.now() - this.#up >= (o.retry?.resetAfter ?? 0) ? 0 : this.#attempt;
   }
   get protocol(): string {
     return this.#s?.protocol ?? "";
@@ -184,7 +192,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     if (s && this.#state != S.Reconnecting) {
       this.#set(S.Closing);
       s.close(code, reason);
-    } else this.#end({ code: code ?? 1005, reason: reason ?? "", wasClean: false });
+    } else this.#end({ code: code ?? 1005, reason: reason ?? "", wasClean: false }, true);
   }
 
   /** Drops the current connection (if any) and connects again now, starting a fresh backoff series. */
@@ -270,7 +278,21 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
     this.#up = c.now();
     if (this.#st.connects++) this.#st.reconnects++;
+    // The queue goes out first: statechange and open listeners may send (after it) or close.
+    for (let e; (e = this.#q.take()); ) {
+      let d: SendData;
+      try {
+        d = e.by === codec ? e.d : codec ? codec.encode(e.m) : (e.m as SendData);
+      } catch (error) {
+        // The negotiated protocol's codec cannot encode a message queued under another one.
+        this.#drop(e.m, "encode", error);
+        continue;
+      }
+      this.#send(d);
+    }
     this.#set(S.Open);
+    // A statechange listener closed or reconnected.
+    if (this.#state != S.Open) return;
     const probe = k && (s.ping ? () => s.ping!() : m != null && (() => s.send(typeof m == "function" ? m() : m)));
     if (probe) {
       const n = this.#n;
@@ -278,7 +300,6 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       const pong = () => n == this.#n && ka.alive(true);
       s.on ? s.on("pong", pong) : s.addEventListener?.("pong", pong);
     }
-    for (let e; (e = this.#q.take()); ) this.#send(e.by === codec ? e.d : codec ? codec.encode(e.m) : (e.m as SendData));
     this.#emit("open");
   }
 
@@ -318,9 +339,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const next =
       !final &&
       this.#state != S.Closing &&
-      r &&
-      (now || (r.shouldReconnect?.(ev) ?? retryable(ev.code))) &&
-      (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
+      // reconnect() reconnects even with `reconnect: false`: that option stops automatic retries.
+      (now || (r && (r.shouldReconnect?.(ev) ?? retryable(ev.code)))) &&
+      (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r!, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
     this.#wait = 0;
     if (!next) return this.#end(ev);
     this.#set(S.Reconnecting);
@@ -332,15 +353,26 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#timer = o.clock.setTimeout(() => this.#go(), next.delay);
   }
 
-  /** Final close: release listeners, drop what is queued (each with a `drop` event), then `close`. */
-  #end(ev: CloseEventLike) {
+  /**
+   * Final close: release listeners, drop what is queued (each with a `drop` event), then `close`;
+   * `later` when close() ended it without a socket to wait for: the event comes in a task of its
+   * own, as a browser's does, so a listener added right after close() (or after `new` with an
+   * aborted signal) still gets it.
+   */
+  #end(ev: CloseEventLike, later?: boolean) {
+    const o = this.#o;
     this.#stop();
     this.#set(S.Closed);
     this.#env("removeEventListener");
-    this.#o.signal?.removeEventListener("abort", this.#abort);
+    o.signal?.removeEventListener("abort", this.#abort);
     this.#q.clear("closed");
-    this.#emit("close", ev);
+    later ? o.clock.setTimeout(() => this.#emit("close", ev), 0) : this.#emit("close", ev);
   }
+
+  #drop = (message: Out, reason: DropReason, error?: unknown) => {
+    this.#st.dropped++;
+    this.#emit("drop", { message, reason, error });
+  };
 
   /**
    * Abandon socket `s` (if any) without waiting for its close event: connect timeout, dead link,

@@ -40,7 +40,8 @@ export type ReconnectingEvent = EventWith<{
   reason: string;
 }>;
 export type StateChangeEvent = EventWith<{ from: State; to: State }>;
-export type DropEvent<Out> = EventWith<{ message: Out; reason: DropReason }>;
+/** `error` is the codec's exception for reason "encode". */
+export type DropEvent<Out> = EventWith<{ message: Out; reason: DropReason; error?: unknown }>;
 export type DecodeErrorEvent = EventWith<{ data: unknown; error: unknown }>;
 
 export interface ResilientEventMap<In = unknown, Out = unknown> {

@@ -10,7 +10,9 @@ export interface Clock {
 }
 
 export const systemClock: Clock = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  // Timers hold a signed 32-bit delay: a longer one (a large Retry-After or maxDelay, or Infinity
+  // for "never") would fire at once in browsers and Node and turn a wait into a tight loop.
+  setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, 2 ** 31 - 1)),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   now: () => Date.now(),
 };

@@ -2,8 +2,11 @@ import { createError } from "../errors.js";
 import type { Clock } from "./clock.js";
 
 export type Overflow = "drop-oldest" | "drop-newest" | "error";
-/** Why a queued message was discarded. */
-export type DropReason = "overflow" | "ttl" | "closed";
+/**
+ * Why a queued message was discarded: the queue was full, it waited longer than ttl, the client
+ * closed for good, or (at the flush) the negotiated subprotocol's codec could not encode it.
+ */
+export type DropReason = "overflow" | "ttl" | "closed" | "encode";
 
 export interface OutboxOptions {
   maxMessages: number;

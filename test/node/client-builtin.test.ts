@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import type { AddressInfo, Socket as NetSocket } from "node:net";
+import { createServer, type AddressInfo, type Socket as NetSocket } from "node:net";
 import { test } from "node:test";
 import { WebSocketServer, type WebSocket as ServerSocket } from "ws";
 import { ResilientWebSocket } from "../../src/client/client.js";
@@ -98,4 +98,33 @@ test("built-in client: keepalive pings see pongs, and a server that stops readin
   ws.close();
   await closed;
   await srv.stop();
+});
+
+test("built-in client: a Retry-After too long for a timer (35 days) is a long wait, not a tight loop", async () => {
+  let handshakes = 0;
+  const refuse = createServer((socket) => {
+    handshakes++;
+    socket.once("data", () => socket.end("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3000000\r\nContent-Length: 0\r\n\r\n"));
+  });
+  refuse.listen(0, "127.0.0.1");
+  await once(refuse, "listening");
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on("warning", onWarning);
+  const ws = new ResilientWebSocket(`ws://127.0.0.1:${(refuse.address() as AddressInfo).port}/`, {
+    WebSocket,
+    reconnect: { minDelay: 10, maxDelay: 50 },
+    window: null,
+  });
+  try {
+    const reconnecting = await next<Event & { delay: number }>(ws, "reconnecting");
+    assert.equal(reconnecting.delay, 3_000_000_000, "the server's wish is kept");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(handshakes, 1);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off("warning", onWarning);
+    ws.close();
+    await new Promise((resolve) => refuse.close(resolve));
+  }
 });

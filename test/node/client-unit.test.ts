@@ -211,13 +211,16 @@ test("application close() is final: even a server's 1000 is not retried, and no 
   assert.throws(() => ws.send("x"), (e: unknown) => isResilientError(e) && e.code == "ERR_CLOSED" && /send\(\) after close\(\)/.test(e.message) && ws.readyState == 3);
 });
 
-test("close() while waiting to reconnect ends at once with a close event", async () => {
+test("close() while waiting to reconnect ends at once; its close event comes in a task of its own, like a browser's", async () => {
   const { ws, clock, sockets, last } = client();
   await flush();
   last().serverClose(1006);
-  const closes = record(ws, ["close"], (e) => String(e.code));
   ws.close(1000, "done");
   assert.equal(ws.state, "closed");
+  // Added after close() returned, as code written for browsers does.
+  const closes = record(ws, ["close"], (e) => String(e.code));
+  assert.deepEqual(closes, []);
+  await clock.advance(0);
   assert.deepEqual(closes, ["close:1000"]);
   await clock.advance(60_000);
   assert.equal(sockets.length, 1);
@@ -387,11 +390,12 @@ test("ttl drops stale messages at flush, with reason ttl", async () => {
 });
 
 test("final close drops what is still queued, each with a drop event", async () => {
-  const { ws } = client();
+  const { ws, clock } = client();
   const log = record(ws, ["drop", "close"], (e) => String(e.reason ?? ""));
   ws.send("a");
   ws.send("b");
   ws.close();
+  await clock.advance(0);
   assert.deepEqual(log, ["drop:closed", "drop:closed", "close"]);
   assert.equal(ws.stats.dropped, 2);
 });
@@ -757,4 +761,108 @@ test("a transport's close code 0 (Deno's failed handshake) is reported as 1006, 
   last().onclose!({ type: "close", code: 0, reason: "", wasClean: false });
   assert.deepEqual(closes, ["close:1006"]);
   ws.close();
+});
+
+test("the queue is flushed before statechange: a send or close() in a statechange listener comes after it", async () => {
+  const { ws, clock, last } = client();
+  ws.send("q1");
+  ws.send("q2");
+  await flush();
+  ws.on("statechange", (e) => e.to == "open" && ws.send("from-statechange"));
+  last().serverOpen();
+  assert.deepEqual(last().sent, ["q1", "q2", "from-statechange"]);
+  ws.close();
+
+  // close() from the listener: the queued messages already went out, nothing is lost unreported.
+  const b = client();
+  const log = record(b.ws, ["open", "drop", "close"]);
+  b.ws.send("q1");
+  await flush();
+  b.ws.on("statechange", (e) => e.to == "open" && b.ws.close(1000));
+  b.last().serverOpen();
+  assert.deepEqual(b.last().sent, ["q1"]);
+  assert.deepEqual(b.last().closeCalls, [[1000, undefined]]);
+  assert.equal(b.ws.state, "closing");
+  b.last().serverClose(1000);
+  await b.clock.advance(0);
+  assert.deepEqual(log, ["close"], "no open event for a connection closed before it was announced");
+  await clock.advance(0);
+});
+
+test("a queued message the negotiated codec cannot encode is dropped with reason encode; the rest go out", async () => {
+  const strict: Codec<unknown, unknown> = {
+    frame: "text",
+    encode: (m) => {
+      if (typeof m != "string") throw new TypeError("strict: strings only");
+      return m;
+    },
+    decode: (d) => d,
+  };
+  const { ws, last } = client<unknown, unknown>({ protocols: ["json", "strict"], codecs: { json: jsonCodec, strict } });
+  const drops: Array<{ message: unknown; reason: string; error: unknown }> = [];
+  ws.on("drop", (e) => drops.push({ message: e.message, reason: e.reason, error: e.error }));
+  const opens = record(ws, ["open"]);
+  ws.send("first");
+  ws.send({ obj: 1 });
+  ws.send("third");
+  await flush();
+  last().serverOpen("strict");
+  assert.deepEqual(last().sent, ["first", "third"]);
+  assert.equal(drops.length, 1);
+  assert.deepEqual(drops[0]!.message, { obj: 1 });
+  assert.equal(drops[0]!.reason, "encode");
+  assert.match(String(drops[0]!.error), /strings only/);
+  assert.equal(ws.stats.dropped, 1);
+  assert.equal(ws.stats.queued, 0);
+  assert.deepEqual(opens, ["open"]);
+  assert.equal(ws.state, "open");
+  ws.close();
+});
+
+test("a static URL no attempt can use throws SyntaxError in the constructor, like new WebSocket(url)", () => {
+  const { WebSocket } = transport();
+  for (const bad of ["ftp://127.0.0.1/x", "ws://127.0.0.1/#frag", "ws://127.0.0.1/#", "not a url", "/relative/without/base"])
+    assert.throws(() => new ResilientWebSocket(bad, { WebSocket, window: null }), { name: "SyntaxError" }, bad);
+  for (const good of ["ws://127.0.0.1/", "wss://example.com:8443/p?q=1", "http://127.0.0.1/", "HTTPS://example.com/", new URL("ws://127.0.0.1/")]) {
+    const ws = new ResilientWebSocket(good, { WebSocket, window: null, clock: new FakeClock() });
+    ws.close();
+  }
+});
+
+test("attempt goes back to 0 once the connection has stayed open resetAfter ms", async () => {
+  const { ws, clock, last } = client({ reconnect: { resetAfter: 200 } });
+  await flush();
+  last().serverClose(1006);
+  assert.equal(ws.attempt, 1);
+  await clock.advance(1000);
+  last().serverOpen();
+  assert.equal(ws.attempt, 1, "a connection open for less than resetAfter may still be a flapping one");
+  await clock.advance(199);
+  assert.equal(ws.attempt, 1);
+  await clock.advance(1);
+  assert.equal(ws.attempt, 0);
+  ws.close();
+});
+
+test("reconnect() reconnects even with reconnect: false (which stops automatic retries only)", async () => {
+  const { ws, clock, sockets, last } = client({ reconnect: false });
+  await flush();
+  last().serverOpen();
+  ws.reconnect();
+  await clock.advance(0);
+  assert.equal(sockets.length, 2);
+  last().serverOpen();
+  assert.equal(ws.state, "open");
+  last().serverClose(1006);
+  assert.equal(ws.state, "closed", "an unasked drop is still final");
+  await clock.advance(0);
+});
+
+test("an already aborted signal: the close event comes after the constructor returns", async () => {
+  const { ws, clock, sockets } = client({ signal: AbortSignal.abort() });
+  const closes = record(ws, ["close"], (e) => String(e.code));
+  assert.equal(ws.state, "closed");
+  await clock.advance(0);
+  assert.deepEqual(closes, ["close:1000"]);
+  assert.equal(sockets.length, 0);
 });
