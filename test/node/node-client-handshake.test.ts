@@ -4,8 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import { WebSocket, isHandshakeStatusError, type HandshakeStatusError } from "../../src/node-client.js";
-import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
+import { WebSocket, isHandshakeStatusError, parseRetryAfter, type HandshakeStatusError } from "../../src/node-client.js";
+import { normalizeOptions } from "../../src/adapters/node/options.js";
+import { FrameReader, acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
 
 test("401, 403 and 429 surface as error (ERR_HANDSHAKE_STATUS with status, headers, Retry-After) then close 1006", async () => {
   for (const [status, text, headers] of [
@@ -125,6 +126,95 @@ test("handshakeTimeout: a server that never answers fails with ERR_HANDSHAKE_TIM
   await peer.close();
 });
 
+test("handshakeTimeout, closeTimeout: above 2^31-1 ms throw ERR_INVALID_ARGUMENT, Infinity sets no timer (not an overflowed 1 ms one)", async () => {
+  for (const name of ["handshakeTimeout", "closeTimeout"] as const) {
+    for (const value of [1, 0.5, 2 ** 31 - 1, Infinity]) assert.equal(normalizeOptions({ [name]: value })[name], value);
+    for (const value of [0, -1, Number.NaN, 2 ** 31, 1e12, -Infinity]) {
+      assert.throws(() => normalizeOptions({ [name]: value }), { code: "ERR_INVALID_ARGUMENT", message: /2147483647/ }, `${name}: ${value}`);
+    }
+  }
+  assert.throws(() => new WebSocket("ws://127.0.0.1:1/", undefined, { handshakeTimeout: 2 ** 31 }), { code: "ERR_INVALID_ARGUMENT" });
+
+  // Both servers answer after 50 ms: a timer that overflowed to 1 ms would have fired first.
+  const slow = await wsServer({ verifyClient: (_info, callback) => void setTimeout(() => callback(true), 50) });
+  const ws = new WebSocket(slow.url, undefined, { handshakeTimeout: Infinity });
+  await next(ws, "open");
+  ws.close();
+  await next(ws, "close");
+  await slow.close();
+
+  const lateClose = await rawServer({
+    onUpgrade: (socket) => {
+      void new FrameReader(socket).waitFor(0x8).then((payload) => {
+        setTimeout(() => socket.end(serverFrame(0x8, payload)), 50);
+      });
+    },
+  });
+  const ws2 = new WebSocket(lateClose.url, undefined, { closeTimeout: Infinity });
+  await next(ws2, "open");
+  const done = closed(ws2);
+  ws2.close(1000);
+  const event = await done;
+  assert.equal(event.wasClean, true);
+  assert.equal(event.code, 1000);
+  await lateClose.close();
+});
+
+test("URL credentials never appear in error messages (timeout, failed handshake, close before open, bad proxy URL, bad redirect)", async () => {
+  const peer = await rawServer({ respond: () => undefined });
+  const withCredentials = peer.url.replace("ws://", "ws://alice:s3cret@");
+  const errorOf = async (ws: WebSocket): Promise<{ code: string; message: string; cause?: unknown }> => (await closed(ws)).error as { code: string; message: string };
+
+  const timeout = await errorOf(new WebSocket(withCredentials, undefined, { handshakeTimeout: 100 }));
+  assert.equal(timeout.code, "ERR_HANDSHAKE_TIMEOUT");
+  assert.ok(timeout.message.includes(`${peer.url}/`), timeout.message);
+  // A malformed %-escape in the password fails decoding: the generic "handshake failed" message.
+  const failed = await errorOf(new WebSocket(peer.url.replace("ws://", "ws://alice:s3cret%zz@")));
+  assert.equal(failed.code, "ERR_HANDSHAKE");
+  const aborted = new WebSocket(withCredentials);
+  const abortedError = errorOf(aborted);
+  aborted.close();
+  const badProxy = await errorOf(new WebSocket(withCredentials, undefined, { proxy: "http://me:s3cret@bad host:3128" }));
+  assert.equal(badProxy.code, "ERR_PROXY");
+  const redirector = await rawServer({ respond: () => "HTTP/1.1 302 Found\r\nLocation: http://[bad\r\n\r\n" });
+  const badRedirect = await errorOf(new WebSocket(redirector.url.replace("ws://", "ws://alice:s3cret@"), undefined, { followRedirects: 1 }));
+  assert.equal(badRedirect.code, "ERR_REDIRECT");
+  for (const error of [timeout, failed, await abortedError, badProxy, badRedirect]) {
+    // The cause too: Deno's URL TypeError quotes the URL it could not parse.
+    assert.doesNotMatch(`${error.message} ${String(error.cause)}`, /s3cret/, error.message);
+  }
+  assert.throws(() => new WebSocket(`${withCredentials}/#fragment`), (error: Error) => error.name === "SyntaxError" && !error.message.includes("s3cret"));
+  await redirector.close();
+  await peer.close();
+});
+
+test("Retry-After is only delay-seconds or an HTTP-date (RFC 9110 §10.2.3): '1.5', '-1', 'soon 5' are undefined, not 0", () => {
+  const now = Date.UTC(2025, 0, 1);
+  const cases: Array<[string | undefined, number | undefined]> = [
+    ["0", 0],
+    ["7", 7000],
+    [" 120 ", 120_000],
+    // RFC 9110 §5.6.7: IMF-fixdate and the obsolete RFC 850 and asctime forms.
+    ["Wed, 01 Jan 2025 00:00:10 GMT", 10_000],
+    ["Wednesday, 01-Jan-25 00:00:10 GMT", 10_000],
+    ["Wed Jan  1 00:00:10 2025", 10_000],
+    ["Sun, 06 Nov 1994 08:49:37 GMT", 0],
+    [undefined, undefined],
+    ["", undefined],
+    ["1.5", undefined],
+    ["-1", undefined],
+    ["+5", undefined],
+    ["soon 5", undefined],
+    ["5 s", undefined],
+    ["2025-01-01T00:00:10Z", undefined],
+    ["wed, 01 jan 2025 00:00:10 gmt", undefined],
+    ["Wed, 01 Jan 2025 00:00:10 UTC", undefined],
+    ["Sat, 31 Feb 2025 00:00:00 GMT", undefined],
+    ["Wed, 01 Jan 2025 24:00:00 GMT", undefined],
+  ];
+  for (const [value, expected] of cases) assert.equal(parseRetryAfter(value, now), expected, JSON.stringify(value));
+});
+
 test("connection refused: error ERR_CONNECTION then close 1006", async () => {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -170,6 +260,19 @@ test("followRedirects: same-origin keeps credentials, cross-origin drops Authori
   assert.equal(final["authorization"], undefined);
   assert.equal(final["cookie"], undefined);
   assert.equal(final["x-trace"], "t-1");
+  ws.close();
+  await next(ws, "close");
+  await redirector.close();
+  await target.close();
+});
+
+test("followRedirects: a Host override is not sent to another origin (RFC 9110 §7.2, as ws)", async () => {
+  const target = await wsServer();
+  const redirector = await rawServer({ respond: () => `HTTP/1.1 302 Found\r\nLocation: ${target.url}/moved\r\n\r\n` });
+  const ws = new WebSocket(redirector.url, undefined, { headers: { Host: "vhost-a.example" }, followRedirects: 1 });
+  await next(ws, "open");
+  assert.match(redirector.requests[0]!, /\r\nHost: vhost-a\.example(\r\n|$)/);
+  assert.equal(target.requests[0]!["host"], `127.0.0.1:${target.port}`);
   ws.close();
   await next(ws, "close");
   await redirector.close();

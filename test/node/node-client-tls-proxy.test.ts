@@ -169,7 +169,7 @@ test("proxy credentials in the proxy URL become Proxy-Authorization; a 407 is an
   await peer.close();
 });
 
-test("environment: HTTP_PROXY / HTTPS_PROXY are used, NO_PROXY and proxy: false bypass them", async () => {
+test("environment: HTTP_PROXY / HTTPS_PROXY are used, NO_PROXY (names, host:port, CIDR) and proxy: false bypass them", async () => {
   const peer = await wsServer();
   const proxy = await connectProxy();
   const saved = { HTTP_PROXY: process.env.HTTP_PROXY, HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
@@ -190,11 +190,19 @@ test("environment: HTTP_PROXY / HTTPS_PROXY are used, NO_PROXY and proxy: false 
     process.env.NO_PROXY = `example.com, 127.0.0.1:${peer.port}`;
     await echoOnce(new WebSocket(peer.url), "no_proxy match");
     assert.equal(proxy.requests.length, 2);
+    // A CIDR block bypasses the proxy; a partial address is not a domain suffix of an IP.
+    process.env.NO_PROXY = "10.0.0.0/8, 127.0.0.0/8";
+    await echoOnce(new WebSocket(peer.url), "no_proxy cidr");
+    await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { ca: cert } }), "no_proxy cidr wss");
+    assert.equal(proxy.requests.length, 2);
+    process.env.NO_PROXY = "0.0.1, 127.0.0.0/30:1";
+    await echoOnce(new WebSocket(peer.url), "no_proxy partial ip");
+    assert.equal(proxy.requests.length, 3);
   } finally {
     restore();
+    await proxy.close();
+    await peer.close();
   }
-  await proxy.close();
-  await peer.close();
 });
 
 /** A port that was free a moment ago (tinyproxy cannot listen on port 0 and report it). */
@@ -253,4 +261,52 @@ test("NO_PROXY matching follows curl: *, exact hosts, domain suffixes, ports", (
   assert.equal(selectProxy(new URL("wss://a.test/"), undefined, { http_proxy: "http://p.test" }), undefined);
   assert.equal(selectProxy(new URL("wss://a.test/"), undefined, { HTTPS_PROXY: "http://p.test", NO_PROXY: "a.test" }), undefined);
   assert.throws(() => selectProxy(new URL("ws://a.test/"), "socks5://p.test:1080"), /only HTTP CONNECT/);
+});
+
+test("NO_PROXY for an IP host matches a whole address or a CIDR block only; names ignore a trailing dot (curl lib/noproxy.c)", () => {
+  const cases: Array<[url: string, noProxy: string, bypass: boolean]> = [
+    // IPv4: a partial address is not a suffix match.
+    ["ws://127.0.0.1/", "0.0.1", false],
+    ["ws://10.1.1.1/", "1.1", false],
+    ["ws://10.1.1.1/", "10.1", false],
+    ["ws://10.1.1.1/", "10.1.1.1", true],
+    ["ws://10.1.2.3/", "10.0.0.0/8", true],
+    ["ws://11.1.2.3/", "10.0.0.0/8", false],
+    ["ws://192.168.1.127/", "192.168.1.0/25", true],
+    ["ws://192.168.1.128/", "192.168.1.0/25", false],
+    ["ws://127.0.0.1/", "127.0.0.1/32", true],
+    ["ws://127.0.0.1/", "127.0.0.0/33", false],
+    ["ws://127.0.0.1:8080/", "127.0.0.0/8", true],
+    ["ws://127.0.0.1:8080/", "127.0.0.1:8080", true],
+    ["ws://127.0.0.1:8081/", "127.0.0.1:8080", false],
+    ["ws://127.0.0.1/", "localhost", false],
+    ["ws://127.0.0.1/", "*", true],
+    // IPv6: compared as 128-bit numbers, whatever the spelling.
+    ["ws://[::1]/", "::1", true],
+    ["ws://[::1]/", "0:0:0:0:0:0:0:1", true],
+    ["ws://[::1]/", "::1/128", true],
+    ["ws://[::1]/", "[::1]", true],
+    ["ws://[::1]:8080/", "[::1]:8080", true],
+    ["ws://[::1]:8081/", "[::1]:8080", false],
+    ["ws://[::2]/", "::1", false],
+    ["ws://[2001:db8::5]/", "2001:db8::/32", true],
+    ["ws://[2001:db9::5]/", "2001:db8::/32", false],
+    ["ws://[fe80::1]/", "fe80::/10", true],
+    ["ws://[fec0::1]/", "fe80::/10", false],
+    ["ws://[::ffff:10.0.0.1]/", "::ffff:10.0.0.0/120", true],
+    ["ws://[::1]/", "127.0.0.1", false],
+    ["ws://127.0.0.1/", "::1", false],
+    // Names: on label boundaries, leading and trailing dots ignored.
+    ["ws://example.com/", "example.com", true],
+    ["ws://a.example.com/", "example.com", true],
+    ["ws://example.com/", ".example.com", true],
+    ["ws://badexample.com/", "example.com", false],
+    ["ws://badexample.com/", ".example.com", false],
+    ["ws://localhost./", "localhost", true],
+    ["ws://localhost/", "localhost.", true],
+    ["ws://a.example.com./", ".example.com.", true],
+    ["ws://example.com/", "other.test, example.com", true],
+    ["ws://example.com/", "other.test example.com", true],
+  ];
+  for (const [url, noProxy, bypass] of cases) assert.equal(isNoProxy(new URL(url), noProxy), bypass, `${url} with NO_PROXY=${noProxy}`);
 });

@@ -10,13 +10,63 @@ import type { HandshakeStatusError as ProtocolHandshakeStatusError } from "../..
  */
 export type HandshakeStatusError = ProtocolHandshakeStatusError & { readonly retryAfter: number | undefined };
 
-/** RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date. */
+const WEEKDAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const MONTH = "(?<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
+const TIME = "(?<hour>\\d{2}):(?<minute>\\d{2}):(?<second>\\d{2})";
+// RFC 9110 §5.6.7: HTTP-date is IMF-fixdate, and a recipient must also accept the obsolete RFC 850
+// and asctime forms. The grammar is case-sensitive.
+const HTTP_DATES = [
+  new RegExp(`^${WEEKDAY}, (?<day>\\d{2}) ${MONTH} (?<year>\\d{4}) ${TIME} GMT$`),
+  new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (?<day>\\d{2})-${MONTH}-(?<yy>\\d{2}) ${TIME} GMT$`),
+  new RegExp(`^${WEEKDAY} ${MONTH} (?<day>[ \\d]\\d) ${TIME} (?<year>\\d{4})$`),
+];
+
+/** Milliseconds since the epoch of an HTTP-date, or undefined if `value` is not one. */
+function parseHttpDate(value: string, now: number): number | undefined {
+  let groups: Record<string, string | undefined> | undefined;
+  for (const form of HTTP_DATES) groups ??= form.exec(value)?.groups;
+  if (groups === undefined) return undefined;
+  let year = Number(groups["year"]);
+  if (groups["yy"] !== undefined) {
+    // RFC 9110 §5.6.7: a two-digit year more than 50 years ahead means the most recent past one.
+    const thisYear = new Date(now).getUTCFullYear();
+    year = thisYear - (thisYear % 100) + Number(groups["yy"]);
+    if (year > thisYear + 50) year -= 100;
+  }
+  const day = Number(groups["day"]);
+  const [hour, minute, second] = [Number(groups["hour"]), Number(groups["minute"]), Number(groups["second"])];
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
+  const time = Date.UTC(year, "JanFebMarAprMayJunJulAugSepOctNovDec".indexOf(groups["month"]!) / 3, day, hour, minute, second);
+  // Date.UTC rolls 31 Feb over into March; that is not a date.
+  return new Date(time).getUTCDate() === day ? time : undefined;
+}
+
+/**
+ * RFC 9110 §10.2.3: Retry-After is delay-seconds (1*DIGIT) or an HTTP-date; anything else
+ * ("1.5", "-1", "soon") is undefined, not "retry now".
+ */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const date = parseHttpDate(trimmed, now);
+  return date === undefined ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * `url` without its user name and password, for messages that may end up in logs. A string that
+ * does not parse as a URL loses what sits between `scheme://` and the last `@` before the path.
+ */
+export function withoutCredentials(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return String(url).replace(/^([a-z][a-z\d+.-]*:\/\/)[^/?#]*@/i, "$1");
+  }
+  parsed.username = "";
+  parsed.password = "";
+  return parsed.href;
 }
 
 export function withRetryAfter(error: ProtocolHandshakeStatusError): HandshakeStatusError {

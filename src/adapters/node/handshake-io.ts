@@ -17,7 +17,7 @@ import {
 import { buildDeflateOffer, parseDeflateResponse } from "../../protocol/deflate-params.js";
 import { openStream } from "./connect.js";
 import type { DeflateParams } from "./deflate.js";
-import { withRetryAfter } from "./errors.js";
+import { withoutCredentials, withRetryAfter } from "./errors.js";
 import type { NormalizedOptions } from "./options.js";
 
 export interface HandshakeResult {
@@ -79,15 +79,20 @@ function sameOrigin(a: URL, b: URL): boolean {
   return secure(a) === secure(b) && a.hostname === b.hostname && (a.port || (secure(a) ? "443" : "80")) === (b.port || (secure(b) ? "443" : "80"));
 }
 
-/** Headers that carry credentials: dropped when a redirect leaves the origin (like fetch and ws). */
-const CREDENTIAL_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
+/**
+ * Headers meant for the first origin only, dropped when a redirect leaves it (like ws): those that
+ * carry credentials, and a Host override, since RFC 9110 §7.2 makes Host the authority of the
+ * target URI, which is now another server.
+ */
+const ORIGIN_BOUND_HEADERS = new Set(["authorization", "cookie", "proxy-authorization", "host"]);
 
 function redirectTarget(current: URL, location: string): URL {
   let next: URL;
   try {
     next = new URL(location, current);
-  } catch (cause) {
-    throw createError("ERR_REDIRECT", `invalid redirect location ${location}`, undefined, cause);
+  } catch {
+    // No cause: Deno's TypeError quotes the base URL, credentials included.
+    throw createError("ERR_REDIRECT", `invalid redirect location ${withoutCredentials(location)}`);
   }
   if (next.protocol === "http:") next.protocol = "ws:";
   else if (next.protocol === "https:") next.protocol = "wss:";
@@ -136,7 +141,7 @@ export async function handshake(
       const next = redirectTarget(url, location);
       if (crossOrigin || !sameOrigin(url, next)) {
         crossOrigin = true;
-        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())));
         authorization = undefined;
       }
       // Credentials written into the Location itself are the new server's own.

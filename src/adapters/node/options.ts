@@ -48,19 +48,25 @@ export interface NodeWebSocketOptions {
    * @example { proxy: "http://user:pass@proxy.local:3128" }
    */
   proxy?: string | URL | false;
-  /** TCP + proxy + TLS + upgrade must finish within this many ms. @default 30000 @example { handshakeTimeout: 5000 } */
+  /**
+   * TCP + proxy + TLS + upgrade must finish within this many ms (at most 2147483647), or `Infinity`
+   * for no limit. @default 30000 @example { handshakeTimeout: 5000 }
+   */
   handshakeTimeout?: number;
   /** Largest message accepted, in bytes; larger closes with 1009. @default 104857600 (100 MiB) @example { maxPayload: 1 << 20 } */
   maxPayload?: number;
   /**
-   * Follow this many HTTP redirects during the handshake; credentials and authorization headers
-   * are never sent to another origin. @default false
+   * Follow this many HTTP redirects during the handshake; credentials, authorization headers and a
+   * `Host` override are never sent to another origin. @default false
    * @example { followRedirects: 3 }
    */
   followRedirects?: false | number;
   /** Offer permessage-deflate (RFC 7692). @default false @example { perMessageDeflate: { serverNoContextTakeover: true } } */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Wait this long for the server's close frame and TCP close after we send ours. @default 10000 @example { closeTimeout: 2000 } */
+  /**
+   * Wait this long (ms, at most 2147483647) for the server's close frame and TCP close after we send
+   * ours, or `Infinity` to wait as long as the server takes. @default 10000 @example { closeTimeout: 2000 }
+   */
   closeTimeout?: number;
 }
 
@@ -96,6 +102,18 @@ function invalid(message: string): never {
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value > 0)) invalid(`${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
+
+/** setTimeout's largest delay: larger ones (Node, browsers) fire after 1 ms instead. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A delay in ms for setTimeout, or Infinity for no timer at all. */
+function timeout(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0) || (value > MAX_TIMER_DELAY && value !== Infinity)) {
+    invalid(`${name} must be a positive number of ms up to ${MAX_TIMER_DELAY}, or Infinity for no timeout, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -137,10 +155,10 @@ export function normalizeOptions(options: NodeWebSocketOptions | undefined): Nor
     origin: o.origin,
     tls: o.tls ?? {},
     proxy: o.proxy,
-    handshakeTimeout: positive("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT),
+    handshakeTimeout: timeout("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT),
     maxPayload,
     followRedirects: redirects === undefined || redirects === false ? 0 : redirects,
     perMessageDeflate,
-    closeTimeout: positive("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
+    closeTimeout: timeout("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
   };
 }

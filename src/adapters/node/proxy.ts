@@ -7,6 +7,7 @@ import tls from "node:tls";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import { createError } from "../../errors.js";
+import { withoutCredentials } from "./errors.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -28,10 +29,51 @@ function stripBrackets(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
-/** curl semantics: `*` matches all; `example.com` and `.example.com` match the host and its subdomains. */
+/** The 4 or 16 bytes of an IPv4 or IPv6 address, or undefined for anything else. */
+function ipBytes(address: string): number[] | undefined {
+  if (net.isIPv4(address)) return address.split(".").map(Number);
+  if (!net.isIPv6(address)) return undefined;
+  let text = address.replace(/%.*$/, "");
+  // An IPv4 tail (::ffff:1.2.3.4) is the last two 16-bit groups.
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split("::") as [string, string | undefined];
+  const groups = (part: string | undefined): string[] => (part === undefined || part === "" ? [] : part.split(":"));
+  const left = groups(head);
+  const right = groups(tail);
+  const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  return all.flatMap((group) => {
+    const value = parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
+}
+
+/** Whether `host` lies in `network`/`bits` (no `bits`: the whole address); both of one family. */
+function inCidr(host: number[], network: string, bits: number | undefined): boolean {
+  const bytes = ipBytes(network);
+  if (bytes === undefined || bytes.length !== host.length) return false;
+  const prefix = bits ?? host.length * 8;
+  if (prefix > host.length * 8) return false;
+  for (let bit = 0; bit < prefix; bit += 8) {
+    const mask = prefix - bit >= 8 ? 0xff : (0xff << (8 - (prefix - bit))) & 0xff;
+    if (((host[bit / 8]! ^ bytes[bit / 8]!) & mask) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `target` bypasses the proxy, with curl's NO_PROXY semantics (lib/noproxy.c): `*` matches
+ * all; an IP address host matches only a whole address or a CIDR block (`10.0.0.0/8`, `::1/128`);
+ * a host name matches an entry and its subdomains (`example.com` and `.example.com` match
+ * `a.example.com`, not `badexample.com`), ignoring a trailing dot. `host:port` matches that port only.
+ */
 export function isNoProxy(target: URL, noProxy: string | undefined): boolean {
   if (noProxy === undefined) return false;
-  const host = stripBrackets(target.hostname).toLowerCase();
+  const host = stripBrackets(target.hostname).toLowerCase().replace(/\.$/, "");
+  const address = ipBytes(host);
   const port = target.port || (target.protocol === "wss:" ? "443" : "80");
   for (const raw of noProxy.split(/[\s,]+/)) {
     let entry = raw.trim().toLowerCase();
@@ -45,8 +87,14 @@ export function isNoProxy(target: URL, noProxy: string | undefined): boolean {
       entry = entry.slice(0, colon);
     }
     if (entryPort !== undefined && entryPort !== port) continue;
-    entry = stripBrackets(entry.replace(/^\*?\./, ""));
-    if (host === entry || host.endsWith(`.${entry}`)) return true;
+    if (address !== undefined) {
+      // An IP is not a domain: "0.0.1" must not match 127.0.0.1 as a suffix would.
+      const cidr = /^(.*)\/(\d+)$/.exec(entry);
+      if (inCidr(address, stripBrackets(cidr === null ? entry : cidr[1]!), cidr === null ? undefined : Number(cidr[2]))) return true;
+      continue;
+    }
+    entry = entry.replace(/^\*?\./, "").replace(/\.$/, "");
+    if (entry !== "" && (host === entry || host.endsWith(`.${entry}`))) return true;
   }
   return false;
 }
@@ -63,8 +111,9 @@ export function selectProxy(target: URL, option: string | URL | false | undefine
   let url: URL;
   try {
     url = new URL(typeof value === "string" && !value.includes("://") ? `http://${value}` : value);
-  } catch (cause) {
-    throw createError("ERR_PROXY", `invalid proxy URL ${String(value)}`, undefined, cause);
+  } catch {
+    // No cause: Deno's TypeError quotes the input, credentials included.
+    throw createError("ERR_PROXY", `invalid proxy URL ${withoutCredentials(value)}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw createError("ERR_PROXY", `unsupported proxy protocol ${url.protocol} (only HTTP CONNECT proxies)`);
