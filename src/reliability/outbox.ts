@@ -57,11 +57,13 @@ export const sizeOf = (d: unknown): number =>
 
 /**
  * The outgoing queue: FIFO, bounded by count and bytes, with a named overflow policy and an
- * optional ttl. Every message it discards goes to `drop`; nothing is lost silently. Expired
- * messages are discarded when the queue is next touched (a send while not open, or the flush).
+ * optional ttl. Every message it discards goes to `drop`; nothing is lost silently. An expired
+ * message is discarded when it expires (one timer, for the oldest message), so `drop`, the byte
+ * count and bufferedAmount say at once that it will not be sent.
  */
 export function outbox<M, D>(o: OutboxOptions, clock: Clock, drop: (m: M, why: DropReason) => void): Outbox<M, D> {
   const q: Entry<M, D>[] = [];
+  let timer: unknown;
   const box = {
     q,
     bytes: 0,
@@ -75,16 +77,19 @@ export function outbox<M, D>(o: OutboxOptions, clock: Clock, drop: (m: M, why: D
       }
       q.push({ m, d, n, at: clock.now(), by });
       box.bytes += n;
+      arm();
       return true;
     },
     take() {
       expire();
       const e = q.shift();
       if (e) box.bytes -= e.n;
+      arm();
       return e;
     },
     clear(why: DropReason) {
       while (q.length) remove(why);
+      arm();
     },
   };
   const remove = (why: DropReason) => {
@@ -95,6 +100,11 @@ export function outbox<M, D>(o: OutboxOptions, clock: Clock, drop: (m: M, why: D
   const expire = () => {
     // An absent ttl makes the bound NaN, which no timestamp is below: no expiry.
     while (q.length && q[0]!.at < clock.now() - o.ttl!) remove("ttl");
+  };
+  // The timer follows the oldest message: set when one waits (finite ttl), gone when none does.
+  const arm = () => {
+    clock.clearTimeout(timer);
+    timer = q.length && o.ttl! < Infinity ? clock.setTimeout(() => (expire(), arm()), q[0]!.at + o.ttl! + 1 - clock.now()) : undefined;
   };
   return box;
 }

@@ -866,3 +866,17 @@ test("an already aborted signal: the close event comes after the constructor ret
   assert.deepEqual(closes, ["close:1000"]);
   assert.equal(sockets.length, 0);
 });
+
+test("ttl: an expired queued message raises drop when it expires; stats and bufferedAmount stop counting it", async () => {
+  const { ws, clock } = client({ queue: { ttl: 1000 } });
+  const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  ws.send("old");
+  assert.equal(ws.bufferedAmount, 3);
+  await clock.advance(1001);
+  assert.deepEqual(drops, ["drop:old/ttl"]);
+  assert.equal(ws.stats.queued, 0);
+  assert.equal(ws.bufferedAmount, 0);
+  ws.close();
+  await clock.advance(0);
+  assert.deepEqual(drops, ["drop:old/ttl"], "reported once, as ttl, not again as closed");
+});

@@ -108,3 +108,32 @@ test("clear drops everything with the given reason", () => {
   assert.deepEqual(drops, [["a", "closed"], ["b", "closed"]]);
   assert.equal(q.bytes, 0);
 });
+
+test("ttl: a message is dropped when it expires, not when the queue is next touched; the timer follows the oldest", async () => {
+  const { q, clock, drops, drain } = box({ maxMessages: 100, ttl: 1000 });
+  q.push("a", "aa", undefined);
+  await clock.advance(400);
+  q.push("b", "bbb", undefined);
+  assert.equal(clock.timers.size, 1, "one timer, for the oldest message");
+  await clock.advance(600);
+  assert.deepEqual(drops, [], "not before its ttl");
+  await clock.advance(1);
+  assert.deepEqual(drops, [["a", "ttl"]]);
+  assert.equal(q.bytes, 3);
+  await clock.advance(400);
+  assert.deepEqual(drops, [["a", "ttl"], ["b", "ttl"]]);
+  assert.equal(q.bytes, 0);
+  assert.equal(clock.timers.size, 0, "no timer while nothing waits");
+  q.push("c", "c", undefined);
+  assert.deepEqual(drain(), ["c"]);
+  assert.equal(clock.timers.size, 0, "taking the last message stops the timer");
+  q.push("d", "d", undefined);
+  q.clear("closed");
+  assert.equal(clock.timers.size, 0, "clearing stops the timer");
+});
+
+test("without a ttl the queue sets no timer", () => {
+  const { q, clock } = box({ maxMessages: 100 });
+  q.push("a", "a", undefined);
+  assert.equal(clock.timers.size, 0);
+});
