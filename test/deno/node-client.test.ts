@@ -13,3 +13,4 @@ import "../node/node-client-frame-arena.test.ts";
 import "../node/node-client-autobahn.test.ts";
 import "../node/node-client-fuzz.test.ts";
 import "../node/node-client-send-fuzz.test.ts";
+import "../node/node-client-buffered.test.ts";

@@ -442,6 +442,99 @@ test("on* handlers replace each other and can be removed", async () => {
   await peer.close();
 });
 
+test("on* handlers are HTML event handlers: one listener kept in place, apart from addEventListener", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  const calls: string[] = [];
+  /** Listeners run in order during dispatch; next() adds the last one, so it resolves after them all. */
+  async function callsFor(message: string): Promise<string[]> {
+    calls.length = 0;
+    ws.send(message);
+    await next(ws, "message");
+    return [...calls];
+  }
+  const a = (): number => calls.push("a");
+  const b = (): number => calls.push("b");
+  const c = (): number => calls.push("c");
+  ws.onmessage = a;
+  ws.addEventListener("message", b);
+  ws.onmessage = c;
+  assert.deepEqual(await callsFor("1"), ["c", "b"], "a replaced handler keeps the place of the first one");
+  ws.onmessage = null;
+  ws.onmessage = a;
+  assert.deepEqual(await callsFor("2"), ["b", "a"], "a handler set again after null comes last");
+  (ws as unknown as { onmessage: unknown }).onmessage = "not a function";
+  assert.equal(ws.onmessage, null);
+  assert.deepEqual(await callsFor("3"), ["b"]);
+  ws.removeEventListener("message", b);
+
+  const f = (): number => calls.push("f");
+  ws.addEventListener("message", f);
+  ws.onmessage = f;
+  assert.deepEqual(await callsFor("4"), ["f", "f"], "the same function as listener and as handler runs twice");
+  ws.removeEventListener("message", f);
+  assert.equal(ws.onmessage, f);
+  assert.deepEqual(await callsFor("5"), ["f"], "removeEventListener does not remove the handler");
+  let self: unknown;
+  ws.onmessage = function () {
+    self = this;
+  };
+  await callsFor("6");
+  assert.equal(self, ws);
+  ws.close();
+  await next(ws, "close");
+  await peer.close();
+});
+
+test("message events carry the origin of the WebSocket URL, for text and binary messages", async () => {
+  const peer = await wsServer();
+  // An http: URL with a path and query: the origin is that of the ws: URL it maps to.
+  const ws = new WebSocket(`${peer.url.replace("ws:", "http:")}/feed?x=1`);
+  await next(ws, "open");
+  const origins: string[] = [];
+  ws.onmessage = (event) => origins.push(event.origin);
+  const got = messages(ws, 2);
+  ws.send("text");
+  ws.send(new Uint8Array([1, 2]));
+  await got;
+  assert.deepEqual(origins, [`ws://127.0.0.1:${peer.port}`, `ws://127.0.0.1:${peer.port}`]);
+  await closeNormally(ws);
+  await peer.close();
+});
+
+test("close() converts the code as WebIDL [Clamp] unsigned short before checking it", async () => {
+  const peer = await wsServer();
+  // Rounded to the nearest integer, ties to even; strings are numbers.
+  const accepted: Array<[code: unknown, sent: number]> = [[1000.4, 1000], ["3000", 3000], [3000.5, 3000], [3001.5, 3002], [4999.2, 4999], [999.5, 1000]];
+  for (const [code, sent] of accepted) {
+    const ws = await open(peer.url);
+    const done = closed(ws);
+    ws.close(code as number);
+    assert.equal((await done).code, sent, `close(${JSON.stringify(code)})`);
+  }
+  const ws = await open(peer.url);
+  // NaN is 0; -1 is 0; 70000 is 65535; 4999.5 is 5000.
+  for (const code of [Number.NaN, "abc", -1, 70000, 4999.5, 2999.4]) {
+    assert.throws(() => ws.close(code as number), { name: "InvalidAccessError" }, `close(${String(code)})`);
+  }
+  assert.throws(() => ws.close(1000n as unknown as number), TypeError);
+  assert.equal(ws.readyState, WebSocket.OPEN);
+  await closeNormally(ws);
+  await peer.close();
+});
+
+test("send() without an argument throws TypeError and sends nothing; send(undefined) sends \"undefined\"", async () => {
+  const peer = await wsServer();
+  const ws = await open(peer.url);
+  const got = messages(ws, 2);
+  assert.throws(() => (ws as unknown as { send(): void }).send(), TypeError);
+  ws.send(undefined as unknown as string);
+  ws.send("after");
+  assert.deepEqual(await got, ["undefined", "after"]);
+  await closeNormally(ws);
+  await peer.close();
+});
+
 test("closeTimeout: a server that never answers our close frame is dropped, close 1006 not clean", async () => {
   let reader: FrameReader | undefined;
   const peer = await rawServer({

@@ -40,17 +40,48 @@ for (const [name, bytes, expected] of cases) {
     const peer = await peerReady;
     const ws = new WebSocket(peer.url);
     const order: string[] = [];
-    ws.addEventListener("error", () => order.push("error"));
-    ws.addEventListener("close", () => order.push("close"));
+    ws.addEventListener("error", () => order.push(`error@${ws.readyState}`));
+    ws.addEventListener("close", () => order.push(`close@${ws.readyState}`));
     const event = await closed(ws);
     assert.equal(closeCodeOf(await (await reader.promise).waitFor(0x8)), expected);
-    assert.deepEqual(order, ["error", "close"]);
+    assert.deepEqual(order, ["error@3", "close@3"]);
     assert.equal((event.error as { closeCode?: number }).closeCode, expected);
     assert.equal(event.code, 1006);
     assert.equal(event.wasClean, false);
     await peer.close();
   });
 }
+
+test("a failed connection fires error only once it is closed: readyState CLOSED, then close in the same task", async () => {
+  const reader = deferred<FrameReader>();
+  const peer = await rawServer({
+    onUpgrade: (socket) => {
+      const frames = new FrameReader(socket);
+      void frames.waitFor(0x8).then(() => socket.end());
+      socket.write(serverFrame(0x3));
+      reader.resolve(frames);
+    },
+  });
+  const ws = new WebSocket(peer.url);
+  const log: string[] = [];
+  ws.onerror = () => {
+    log.push(`error@${ws.readyState}`);
+    // WHATWG "when the WebSocket connection is closed": error and close are one task, so a task
+    // queued by the error listener runs after close. Before the fix error came at once, with CLOSING.
+    setTimeout(() => log.push("next task"), 0);
+  };
+  const done = new Promise<void>((resolve) => {
+    ws.onclose = () => {
+      log.push(`close@${ws.readyState}`);
+      resolve();
+    };
+  });
+  await done;
+  assert.deepEqual(log, ["error@3", "close@3"]);
+  // The close frame with the failure's code (RFC 6455 §7.4.1) is still sent when failing.
+  assert.equal(closeCodeOf(await (await reader.promise).waitFor(0x8)), 1002);
+  await peer.close();
+});
 
 test("a valid message, then a violation: the message is delivered first", async () => {
   const peer = await rawServer({
@@ -116,7 +147,9 @@ test("ping flood while the server does not read: at most one pong waits, the lat
     stable = now > 0 && now === last ? stable + 1 : 0;
     last = now;
   }
-  assert.ok(ws.bufferedAmount <= 64 * 1024 + 2 * 131, `outbound buffer bounded, got ${ws.bufferedAmount}`);
+  // Pongs are not application data, so bufferedAmount (WHATWG) does not show them: the bound on
+  // what waits is checked below, by the pongs the server gets being fewer than its pings.
+  assert.equal(ws.bufferedAmount, 0);
   // The last ping carries its own payload, so the last pong can be matched to it.
   const lastPayload = Buffer.alloc(125, 0x20);
   lastPayload.write("last");

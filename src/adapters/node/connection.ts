@@ -29,6 +29,8 @@ export interface ConnectionOwner extends EventTarget {
 }
 
 export interface ConnectionConfig {
+  /** MessageEvent.origin: the serialized origin of the WebSocket URL (WHATWG WebSockets). */
+  origin: string;
   maxPayload: number;
   closeTimeout: number;
   deflate: PerMessageDeflate | undefined;
@@ -75,6 +77,7 @@ export class Connection implements FrameHandler {
   readonly #sender: Sender;
   readonly #closeTimeout: number;
   readonly #deflate: PerMessageDeflate | undefined;
+  readonly #origin: string;
   /** W3C readyState once open: OPEN, CLOSING, CLOSED. */
   #readyState = OPEN;
   /** Messages waiting behind an inflate, in arrival order; undefined when none (the common case). */
@@ -98,6 +101,7 @@ export class Connection implements FrameHandler {
     this.#socket = socket;
     this.#closeTimeout = config.closeTimeout;
     this.#deflate = config.deflate;
+    this.#origin = config.origin;
     this.#decoder = new FrameDecoder(this, {
       maxPayload: config.maxPayload,
       maxFragments: DEFAULT_MAX_FRAGMENTS,
@@ -145,6 +149,7 @@ export class Connection implements FrameHandler {
 
   /** Drop the TCP connection now, without a closing handshake (close event 1006). */
   terminate(): void {
+    this.#sender.settle();
     this.#socket.destroy();
   }
 
@@ -171,7 +176,7 @@ export class Connection implements FrameHandler {
   onText(source: Uint8Array, start: number, end: number): void {
     if (this.#closeSent || this.#failure !== undefined) return;
     if (this.#inbox === undefined) {
-      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end) }));
+      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end), origin: this.#origin }));
       return;
     }
     // Behind a compressed message that is still inflating: wait in order, as a copy.
@@ -244,8 +249,26 @@ export class Connection implements FrameHandler {
   }
 
   #startCloseTimer(): void {
-    // RFC 6455 §7.1.1: do not wait forever for the peer to finish the closing handshake.
-    this.#closeTimer ??= setTimeout(() => this.#socket.destroy(), this.#closeTimeout);
+    // RFC 6455 §7.1.1: do not wait forever for the peer to finish the closing handshake, unless
+    // closeTimeout: Infinity asked for exactly that (setTimeout would turn Infinity into 1 ms).
+    if (this.#closeTimeout === Infinity || this.#closeTimer !== undefined) return;
+    this.#sender.madeProgress();
+    this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.#closeTimeout);
+  }
+
+  /**
+   * The wait is for the peer, not for our own backlog: WHATWG close() does not discard what was
+   * sent before it, and our close frame goes out behind that. While the backlog shrank during the
+   * last period (a slow link, not a dead one), wait another period; the period in which it emptied
+   * counts too, so the peer always has a whole closeTimeout to answer the close frame it just got.
+   */
+  #closeTimedOut(): void {
+    if (this.#sender.madeProgress() && !this.#finished) {
+      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.#closeTimeout);
+      return;
+    }
+    this.#sender.settle();
+    this.#socket.destroy();
   }
 
   /** RFC 6455 §7.1.7 Fail the WebSocket Connection: close frame with the error's code, then TCP. */
@@ -260,8 +283,8 @@ export class Connection implements FrameHandler {
       this.#closeSent = true;
       this.#sender.sendControl(Opcode.Close, encodeClosePayload(error.closeCode));
     }
+    // The error event waits for #finish(): WHATWG fires it when the connection is closed, not now.
     this.#readyState = CLOSING;
-    this.#owner.dispatchEvent(new ErrorEvent("error", error));
     if (this.#tcpClosed) {
       this.#finish();
       return;
@@ -284,7 +307,7 @@ export class Connection implements FrameHandler {
     } else {
       value = new Blob([data as Uint8Array<ArrayBuffer>]);
     }
-    this.#owner.dispatchEvent(new MessageEvent("message", { data: value }));
+    this.#owner.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#origin }));
   }
 
   #pumpInbox(): void {
@@ -371,7 +394,10 @@ export class Connection implements FrameHandler {
     const received = this.#closeReceived;
     // RFC 6455 §7.1.5/§7.4.1: without a close frame from the peer the code is 1006.
     const wasClean = received !== undefined && this.#closeWritten && this.#failure === undefined;
+    // WHATWG "when the WebSocket connection is closed", one task: readyState CLOSED, then error
+    // if the connection was failed (RFC 6455 §7.1.7), then close.
     this.#readyState = CLOSED;
+    if (this.#failure !== undefined) this.#owner.dispatchEvent(new ErrorEvent("error", this.#failure));
     this.#owner.dispatchEvent(
       new CloseEvent("close", {
         code: this.#failure === undefined && received !== undefined ? received.code : 1006,

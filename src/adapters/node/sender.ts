@@ -7,6 +7,7 @@ import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
+import { headerLength } from "../../protocol/encoder.js";
 import { POOLED_MIN_BYTES } from "./frame-arena.js";
 import { buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
@@ -40,6 +41,20 @@ export class Sender implements FrameOutput {
   #closed = false;
   #batch = BATCH_OFF;
   #compressed: DeflateCallback | undefined;
+  /**
+   * Frames the socket still holds some bytes of, oldest first, as [frame bytes, payload bytes]
+   * pairs from #held[#first]: what maps the socket's writableLength (frame bytes) back to the
+   * application bytes bufferedAmount counts. Empty whenever the kernel took every write at once.
+   */
+  readonly #held: number[] = [];
+  #first = 0;
+  #heldFrameBytes = 0;
+  #heldPayloadBytes = 0;
+  /** Readings of madeProgress(). */
+  #lastQueued = 0;
+  #lastUnwritten = 0;
+  /** The socket's writableLength when #held was last brought up to date. */
+  #socketBytes = 0;
 
   constructor(socket: net.Socket, deflate: PerMessageDeflate | undefined, threshold: number, owner: SenderOwner) {
     this.#socket = socket;
@@ -48,9 +63,42 @@ export class Sender implements FrameOutput {
     this.#owner = owner;
   }
 
-  /** Payload bytes handed to send() and not yet written to the kernel (plus frame headers). */
+  /**
+   * Application bytes (UTF-8 text, binary data; before compression, without frame headers) given to
+   * send() and not yet written to the kernel, as WHATWG WebSockets defines bufferedAmount. Once the
+   * socket is destroyed it stays at what was unwritten then (the standard does not reset it).
+   */
   get bufferedAmount(): number {
-    return this.#queuedBytes + (this.#socket.destroyed ? 0 : this.#socket.writableLength);
+    this.settle();
+    return this.#queuedBytes + this.#unwrittenPayload();
+  }
+
+  /**
+   * Whether sending made progress since the last call (the first call only takes a reading): fewer
+   * bytes queued or in the socket. writableLength alone only shrinks when a whole write completes,
+   * and Node gathers everything queued behind a write into one writev (tens of MiB on a slow link),
+   * so Node's libuv handle is asked too: it tells the bytes of that write still unwritten. Deno and
+   * Bun have no such handle; there progress shows once a write completes.
+   */
+  madeProgress(): boolean {
+    const socket = this.#socket;
+    const queued = this.#queuedBytes + (socket.destroyed ? 0 : socket.writableLength);
+    const inLibuv = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+    const unwritten = typeof inLibuv === "number" ? inLibuv : 0;
+    // A new writev makes the libuv count jump up while writableLength stays: only a fall is progress.
+    const progress = queued < this.#lastQueued || (queued === this.#lastQueued && unwritten < this.#lastUnwritten);
+    this.#lastQueued = queued;
+    this.#lastUnwritten = unwritten;
+    return progress;
+  }
+
+  /** Count what the socket holds now, before a caller destroys it (which empties the socket's buffer). */
+  settle(): void {
+    const socket = this.#socket;
+    // A socket ended and flushed (a clean close) wrote everything, though a destroyed socket no
+    // longer says how much it held, and TLS reports its last writes as held until their callbacks.
+    if (socket.writableFinished) this.#forgetWritten(0);
+    else if (!socket.destroyed) this.#forgetWritten(socket.writableLength);
   }
 
   sendText(text: string): void {
@@ -58,6 +106,7 @@ export class Sender implements FrameOutput {
     if (this.#queue === undefined && (this.#deflate === undefined || text.length * 3 < this.#threshold)) {
       const frame = buildTextFrame(text);
       this.writeChunk(frame, frameWritten(frame));
+      this.#wrote(frame.length, textPayloadLength(frame.length));
       return;
     }
     const bytes = Buffer.from(text, "utf8");
@@ -67,6 +116,7 @@ export class Sender implements FrameOutput {
   sendBinary(bytes: Uint8Array): void {
     if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
       writeFrame(this, Opcode.Binary, bytes, false);
+      this.#wrote(headerLength(bytes.length) + bytes.length, bytes.length);
       return;
     }
     // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
@@ -84,12 +134,14 @@ export class Sender implements FrameOutput {
       return;
     }
     writeFrame(this, Opcode.Close, payload, false);
+    this.#wrote(headerLength(payload.length) + payload.length, 0);
     this.#owner.onCloseWritten();
   }
 
   /** Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. */
   sendControl(opcode: number, payload: Uint8Array): void {
     writeFrame(this, opcode, payload, false);
+    this.#wrote(headerLength(payload.length) + payload.length, 0);
   }
 
   /**
@@ -130,11 +182,62 @@ export class Sender implements FrameOutput {
     if (release !== undefined && socket.writableLength === 0) release();
   }
 
-  /** Drop everything still queued (the connection is gone). */
+  /** Drop everything still queued (the connection is gone); bufferedAmount keeps counting it. */
   destroy(): void {
     this.#closed = true;
     this.#queue = undefined;
-    this.#queuedBytes = 0;
+  }
+
+  /** After a frame's bytes went to the socket: remember the frame while the socket holds part of it. */
+  #wrote(frameBytes: number, payloadBytes: number): void {
+    const held = this.#socket.writableLength;
+    if (held === 0) {
+      // The usual case: the kernel took everything, this frame and all before it.
+      if (this.#heldFrameBytes !== 0) this.#forgetWritten(0);
+      return;
+    }
+    this.#held.push(frameBytes, payloadBytes);
+    this.#heldFrameBytes += frameBytes;
+    this.#heldPayloadBytes += payloadBytes;
+    this.#forgetWritten(held);
+  }
+
+  /** Forget the frames the kernel has all of: the socket holds the last `held` bytes written. */
+  #forgetWritten(held: number): void {
+    this.#socketBytes = held;
+    const frames = this.#held;
+    let first = this.#first;
+    while (first < frames.length && this.#heldFrameBytes - frames[first]! >= held) {
+      this.#heldFrameBytes -= frames[first]!;
+      this.#heldPayloadBytes -= frames[first + 1]!;
+      first += 2;
+    }
+    if (first === frames.length) {
+      frames.length = 0;
+      first = 0;
+    } else if (first >= 1024 && first * 2 >= frames.length) {
+      frames.splice(0, first);
+      first = 0;
+    }
+    this.#first = first;
+  }
+
+  /** Payload bytes of the held frames that the kernel does not have yet. */
+  #unwrittenPayload(): number {
+    if (this.#heldFrameBytes === 0) return 0;
+    const frames = this.#held;
+    const frameBytes = frames[this.#first]!;
+    const payloadBytes = frames[this.#first + 1]!;
+    // The oldest held frame may be partly written. Its header went first, so for an uncompressed
+    // frame the unwritten bytes are all payload; a compressed one is counted in proportion.
+    const unwritten = frameBytes - (this.#heldFrameBytes - this.#socketHeld());
+    const partial = payloadBytes <= frameBytes ? Math.min(payloadBytes, unwritten) : Math.ceil((payloadBytes * unwritten) / frameBytes);
+    return this.#heldPayloadBytes - payloadBytes + partial;
+  }
+
+  /** Bytes of held frames still in the socket; once it is destroyed, as last seen (see settle()). */
+  #socketHeld(): number {
+    return Math.min(this.#socket.destroyed ? this.#socketBytes : this.#socket.writableLength, this.#heldFrameBytes);
   }
 
   #enqueue(opcode: number, data: Uint8Array | Blob, size: number): void {
@@ -180,6 +283,7 @@ export class Sender implements FrameOutput {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
     writeFrame(this, job.opcode, payload, rsv1);
+    this.#wrote(headerLength(payload.length) + payload.length, job.size);
     if (job.opcode === Opcode.Close) this.#owner.onCloseWritten();
   }
 
@@ -191,4 +295,9 @@ export class Sender implements FrameOutput {
     this.#writeJob(job, payload, true);
     this.#pump();
   }
+}
+
+/** Payload length of a client text frame of `frameBytes` bytes (RFC 6455 §5.2: 2, 4 or 10 header bytes, then a 4-byte key). */
+function textPayloadLength(frameBytes: number): number {
+  return frameBytes <= 125 + 6 ? frameBytes - 6 : frameBytes <= 65535 + 8 ? frameBytes - 8 : frameBytes - 14;
 }

@@ -11,7 +11,7 @@ import { isToken } from "../../protocol/extensions.js";
 import { Connection } from "./connection.js";
 import { PerMessageDeflate } from "./deflate.js";
 import { CloseEvent, ErrorEvent, type PongEvent } from "./events.js";
-import { invalidAccessError, invalidStateError, syntaxError } from "./errors.js";
+import { invalidAccessError, invalidStateError, syntaxError, withoutCredentials } from "./errors.js";
 import { handshake, type HandshakeResult } from "./handshake-io.js";
 import { normalizeOptions, type NodeWebSocketOptions, type NormalizedOptions } from "./options.js";
 
@@ -25,6 +25,12 @@ export interface WebSocketEventMap {
 
 type Handler<E> = ((this: WebSocket, event: E) => unknown) | null;
 type HandlerName = "open" | "message" | "close" | "error";
+
+/** An event handler attribute (HTML §8.1.8.1): its current value and the one listener that calls it. */
+interface HandlerSlot {
+  value: ((this: WebSocket, event: Event) => unknown) | null;
+  readonly listener: (event: Event) => void;
+}
 
 interface Pending {
   socket: net.Socket | undefined;
@@ -42,13 +48,13 @@ function parseUrl(input: string | URL): URL {
   try {
     url = new URL(input);
   } catch {
-    throw syntaxError(`Invalid WebSocket URL: ${String(input)}`);
+    throw syntaxError(`Invalid WebSocket URL: ${withoutCredentials(input)}`);
   }
   // WHATWG WebSocket: http(s) URLs are accepted and mean ws(s).
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
   if (url.protocol !== "ws:" && url.protocol !== "wss:") throw syntaxError(`WebSocket URL scheme must be ws: or wss:, got ${url.protocol}`);
-  if (url.hash !== "" || url.href.endsWith("#")) throw syntaxError(`WebSocket URL must not have a fragment: ${url.href}`);
+  if (url.hash !== "" || url.href.endsWith("#")) throw syntaxError(`WebSocket URL must not have a fragment: ${withoutCredentials(url)}`);
   return url;
 }
 
@@ -61,6 +67,16 @@ function parseProtocols(protocols: string | readonly string[] | undefined): stri
     seen.add(protocol);
   }
   return list;
+}
+
+/** WebIDL `[Clamp] unsigned short`: ToNumber (TypeError for BigInt, Symbol), NaN is 0, 0-65535, rounded half to even. */
+function clampUnsignedShort(value: unknown): number {
+  const number = +(value as number);
+  if (Number.isNaN(number)) return 0;
+  const clamped = Math.min(Math.max(number, 0), 65535);
+  const floor = Math.floor(clamped);
+  const fraction = clamped - floor;
+  return fraction > 0.5 || (fraction === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
 }
 
 function toBytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
@@ -97,10 +113,8 @@ export class WebSocket extends EventTarget {
   #discarded = 0;
   /** Handshake phase only: dropped once open or failed, so an open connection keeps none of it. */
   #pending: Pending | undefined;
-  #onopen: Handler<Event> = null;
-  #onmessage: Handler<MessageEvent> = null;
-  #onclose: Handler<CloseEvent> = null;
-  #onerror: Handler<ErrorEvent> = null;
+  /** on* handlers, created when one is first set. */
+  #handlers: Partial<Record<HandlerName, HandlerSlot>> | undefined;
 
   /**
    * @param url `ws://` or `wss://` (http/https are accepted and mapped)
@@ -116,10 +130,13 @@ export class WebSocket extends EventTarget {
     const offered = parseProtocols(protocols);
     const normalized = normalizeOptions(options);
     const pending: Pending = (this.#pending = { socket: undefined, timer: undefined, options: normalized });
-    pending.timer = setTimeout(() => {
-      pending.timer = undefined;
-      this.#abortHandshake(createError("ERR_HANDSHAKE_TIMEOUT", `WebSocket handshake with ${this.#href} timed out after ${normalized.handshakeTimeout} ms`));
-    }, normalized.handshakeTimeout);
+    // handshakeTimeout: Infinity is no timer (setTimeout would turn Infinity into 1 ms).
+    if (normalized.handshakeTimeout !== Infinity) {
+      pending.timer = setTimeout(() => {
+        pending.timer = undefined;
+        this.#abortHandshake(createError("ERR_HANDSHAKE_TIMEOUT", `WebSocket handshake with ${withoutCredentials(this.#href)} timed out after ${normalized.handshakeTimeout} ms`));
+      }, normalized.handshakeTimeout);
+    }
     const track = (socket: net.Socket): void => {
       // A socket opened after close() or the timeout (e.g. TLS over a proxy tunnel) is not wanted.
       if (this.#pending !== pending) socket.destroy();
@@ -156,34 +173,39 @@ export class WebSocket extends EventTarget {
     if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
   }
 
-  /** Bytes given to send() that have not reached the kernel yet (plus frame headers). */
+  /**
+   * WHATWG: bytes of application data (UTF-8 text, binary; no frame headers, before compression,
+   * no control frames) given to send() and not yet written to the kernel, kept once the connection
+   * is gone, plus what was sent after close(). Node writes a backlog as one writev and reports its
+   * bytes written only when all of it is, so under backpressure the count falls in steps.
+   */
   get bufferedAmount(): number {
     return (this.#connection?.bufferedAmount ?? 0) + this.#discarded;
   }
 
   get onopen(): Handler<Event> {
-    return this.#onopen;
+    return this.#handlers?.open?.value ?? null;
   }
   set onopen(handler: Handler<Event>) {
-    this.#onopen = this.#replaceHandler("open", this.#onopen, handler);
+    this.#setHandler("open", handler);
   }
   get onmessage(): Handler<MessageEvent> {
-    return this.#onmessage;
+    return this.#handlers?.message?.value ?? null;
   }
   set onmessage(handler: Handler<MessageEvent>) {
-    this.#onmessage = this.#replaceHandler("message", this.#onmessage, handler);
+    this.#setHandler("message", handler);
   }
   get onclose(): Handler<CloseEvent> {
-    return this.#onclose;
+    return this.#handlers?.close?.value ?? null;
   }
   set onclose(handler: Handler<CloseEvent>) {
-    this.#onclose = this.#replaceHandler("close", this.#onclose, handler);
+    this.#setHandler("close", handler);
   }
   get onerror(): Handler<ErrorEvent> {
-    return this.#onerror;
+    return this.#handlers?.error?.value ?? null;
   }
   set onerror(handler: Handler<ErrorEvent>) {
-    this.#onerror = this.#replaceHandler("error", this.#onerror, handler);
+    this.#setHandler("error", handler);
   }
 
   override addEventListener<K extends keyof WebSocketEventMap>(
@@ -230,6 +252,9 @@ export class WebSocket extends EventTarget {
       else sender.sendBinary(bytes);
       return;
     }
+    // WebIDL: `data` is required, so send() throws; send(undefined) sends "undefined". Only the
+    // length of `arguments` is read, so V8's optimized code does not allocate the object.
+    if (data === undefined && arguments.length === 0) throw new TypeError("send() requires 1 argument, but 0 were given");
     // WebIDL (BufferSource or Blob or USVString): anything else is converted to a string.
     this.send(String(data));
   }
@@ -239,17 +264,19 @@ export class WebSocket extends EventTarget {
    * at most 123 bytes of UTF-8 (SyntaxError), as in browsers.
    */
   close(code?: number, reason?: string): void {
-    if (code !== undefined && code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+    // WebIDL `optional [Clamp] unsigned short code`: converted before the check, so 1000.4 is 1000.
+    const status = code === undefined ? undefined : clampUnsignedShort(code);
+    if (status !== undefined && status !== 1000 && !(status >= 3000 && status <= 4999)) {
       throw invalidAccessError(`close code must be 1000 or in 3000-4999, got ${String(code)}`);
     }
     if (reason !== undefined && Buffer.byteLength(reason) > 123) throw syntaxError("close reason must be at most 123 bytes of UTF-8");
     const state = this.readyState;
     if (state === CLOSING || state === CLOSED) return;
     if (state === CONNECTING) {
-      this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${this.#href} was closed before the connection was established`));
+      this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${withoutCredentials(this.#href)} was closed before the connection was established`));
       return;
     }
-    this.#connection?.close(code, reason);
+    this.#connection?.close(status, reason);
   }
 
   /**
@@ -261,7 +288,7 @@ export class WebSocket extends EventTarget {
     const state = this.readyState;
     if (state === CLOSED) return;
     if (this.#connection === undefined) {
-      if (state === CONNECTING) this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${this.#href} was terminated before the connection was established`));
+      if (state === CONNECTING) this.#abortHandshake(createError("ERR_ABORTED", `WebSocket to ${withoutCredentials(this.#href)} was terminated before the connection was established`));
       return;
     }
     this.#connection.terminate();
@@ -275,12 +302,33 @@ export class WebSocket extends EventTarget {
     if (this.readyState === OPEN) this.#connection?.ping(payload);
   }
 
-  /** on* attributes are listeners like any other (added when set, removed when replaced). */
-  #replaceHandler<E>(type: HandlerName, previous: Handler<E>, handler: Handler<E>): Handler<E> {
-    if (previous !== null) super.removeEventListener(type, previous as EventListener);
-    if (typeof handler !== "function") return null;
-    super.addEventListener(type, handler as EventListener);
-    return handler;
+  /**
+   * HTML §8.1.8.1 event handlers: one listener per type, added when a handler is first set and kept
+   * in its place among the other listeners when the handler is replaced; null (or anything not a
+   * function) removes it. It is not the handler itself, so the same function added with
+   * addEventListener runs twice and removeEventListener(type, ws.onmessage) leaves the handler.
+   */
+  #setHandler(type: HandlerName, value: unknown): void {
+    const handlers = (this.#handlers ??= {});
+    let slot = handlers[type];
+    if (typeof value !== "function") {
+      if (slot !== undefined && slot.value !== null) {
+        slot.value = null;
+        super.removeEventListener(type, slot.listener);
+      }
+      return;
+    }
+    if (slot === undefined) {
+      const created: HandlerSlot = {
+        value: null,
+        listener: (event) => {
+          created.value?.call(this, event);
+        },
+      };
+      slot = handlers[type] = created;
+    }
+    if (slot.value === null) super.addEventListener(type, slot.listener);
+    slot.value = value as HandlerSlot["value"];
   }
 
   #opened(result: HandshakeResult): void {
@@ -296,6 +344,8 @@ export class WebSocket extends EventTarget {
     const deflate =
       result.deflate === undefined || deflateOptions === undefined ? undefined : new PerMessageDeflate(result.deflate, deflateOptions.maxInflatedSize);
     const connection = new Connection(this, result.socket, {
+      // WHATWG: every MessageEvent carries the origin of this object's URL (not of a redirect target).
+      origin: new URL(this.#href).origin,
       maxPayload: options.maxPayload,
       closeTimeout: options.closeTimeout,
       deflate,
@@ -314,7 +364,7 @@ export class WebSocket extends EventTarget {
     if (this.#readyState !== CONNECTING) return;
     const failure = isResilientError(error)
       ? error
-      : createError("ERR_HANDSHAKE", `WebSocket handshake with ${this.#href} failed: ${String(error)}`, undefined, error);
+      : createError("ERR_HANDSHAKE", `WebSocket handshake with ${withoutCredentials(this.#href)} failed: ${String(error)}`, undefined, error);
     this.#failHandshake(failure);
   }
 
