@@ -67,6 +67,18 @@ function checkValue(name: string, value: string): void {
 }
 
 /**
+ * Throws ERR_INVALID_ARGUMENT for a header the application may not add to the opening handshake:
+ * a name that is not a token, a header the handshake sets itself, or a value that is not a
+ * field-value (RFC 9110 §5.5; this is what stops CR/LF header injection).
+ */
+export function checkRequestHeader(name: string, value: string): void {
+  if (!isToken(name)) invalid(`Invalid header name "${name}"`);
+  if (RESERVED.has(name.toLowerCase())) invalid(`Header "${name}" is set by the WebSocket handshake itself`);
+  if (typeof value !== "string") invalid(`The value of header "${name}" must be a string`);
+  checkValue(name, value);
+}
+
+/**
  * The full HTTP/1.1 GET request head of the opening handshake (RFC 6455 §4.1), ending in CRLFCRLF.
  * Characters are all below 0x100: write it as latin1. Throws ERR_INVALID_ARGUMENT on header
  * injection, a bad header name, a reserved header, or an invalid or repeated subprotocol.
@@ -87,9 +99,8 @@ export function buildHandshakeRequest(opts: HandshakeRequestOptions): string {
   let origin = opts.origin;
   let authorization = opts.authorization;
   for (const [name, value] of Object.entries(opts.headers ?? {})) {
-    if (!isToken(name)) invalid(`Invalid header name "${name}"`);
+    checkRequestHeader(name, value);
     const lower = name.toLowerCase();
-    if (RESERVED.has(lower)) invalid(`Header "${name}" is set by the WebSocket handshake itself`);
     if (lower === "host") host = value;
     else if (lower === "origin") origin = value;
     else if (lower === "authorization") authorization = value;

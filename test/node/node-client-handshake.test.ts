@@ -116,6 +116,34 @@ test("invalid header names or values throw at construction (no header injection)
   assert.throws(() => new WebSocket("ws://127.0.0.1:1/", undefined, { headers: { "x-ok": "a\r\nInjected: yes" } }), { code: "ERR_INVALID_ARGUMENT" });
 });
 
+test("headers the handshake sets itself, and control characters in values, throw at construction too, before any connection", async () => {
+  let connections = 0;
+  const peer = await rawServer({ onUpgrade: () => connections++ });
+  try {
+    const bad: Array<Record<string, string>> = [
+      { Upgrade: "h2c" },
+      { connection: "close" },
+      { "Sec-WebSocket-Key": "AAAAAAAAAAAAAAAAAAAAAA==" },
+      { "sec-websocket-version": "8" },
+      { "Sec-WebSocket-Protocol": "chat" },
+      { "Sec-WebSocket-Extensions": "permessage-deflate" },
+      { "Content-Length": "0" },
+      { "Transfer-Encoding": "chunked" },
+      { "x-bell": "a\u0007b" },
+      { "x-del": "a\u007fb" },
+      { "x-wide": "\u0100" },
+      { "x-number": 42 as unknown as string },
+    ];
+    for (const headers of bad) {
+      assert.throws(() => new WebSocket(peer.url, undefined, { headers }), { code: "ERR_INVALID_ARGUMENT" }, JSON.stringify(headers));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(connections, 0);
+  } finally {
+    await peer.close();
+  }
+});
+
 test("handshakeTimeout: a server that never answers fails with ERR_HANDSHAKE_TIMEOUT, close 1006", async () => {
   const peer = await rawServer({ respond: () => undefined });
   const started = Date.now();

@@ -3,7 +3,7 @@
  * filled internal object so the rest of the adapter never checks for `undefined`.
  */
 import { createError } from "../../errors.js";
-import { isToken } from "../../protocol/extensions.js";
+import { checkRequestHeader } from "../../protocol/handshake.js";
 
 /** TLS settings for `wss://`. Certificate verification is on unless `rejectUnauthorized: false`. */
 export interface TlsOptions {
@@ -145,11 +145,8 @@ export function normalizeOptions(options: NodeWebSocketOptions | undefined): Nor
     invalid("followRedirects must be false or a number of hops");
   }
   const headers = o.headers ?? {};
-  for (const [name, value] of Object.entries(headers)) {
-    // RFC 9110 §5.1/§5.5: caught here, synchronously, rather than as a failed handshake later.
-    if (!isToken(name)) invalid(`invalid header name "${name}"`);
-    if (typeof value !== "string" || /[\0\r\n]/.test(value)) invalid(`invalid value for header "${name}"`);
-  }
+  // Caught here, synchronously, rather than as a failed handshake after connecting.
+  for (const [name, value] of Object.entries(headers)) checkRequestHeader(name, value);
   return {
     headers,
     origin: o.origin,
