@@ -523,11 +523,15 @@ test("close() converts the code as WebIDL [Clamp] unsigned short before checking
   await peer.close();
 });
 
-test("send() without an argument throws TypeError and sends nothing; send(undefined) sends \"undefined\"", async () => {
+test("send() without an argument or with a Symbol throws TypeError and sends nothing; send(undefined) sends \"undefined\"", async () => {
   const peer = await wsServer();
   const ws = await open(peer.url);
   const got = messages(ws, 2);
   assert.throws(() => (ws as unknown as { send(): void }).send(), TypeError);
+  // WebIDL's USVString conversion throws for a Symbol (String(symbol) would not).
+  assert.throws(() => ws.send(Symbol("s") as unknown as string), TypeError);
+  assert.throws(() => ws.close(1000, Symbol("s") as unknown as string), TypeError);
+  assert.equal(ws.readyState, WebSocket.OPEN);
   ws.send(undefined as unknown as string);
   ws.send("after");
   assert.deepEqual(await got, ["undefined", "after"]);

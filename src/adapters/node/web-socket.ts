@@ -255,8 +255,9 @@ export class WebSocket extends EventTarget {
     // WebIDL: `data` is required, so send() throws; send(undefined) sends "undefined". Only the
     // length of `arguments` is read, so V8's optimized code does not allocate the object.
     if (data === undefined && arguments.length === 0) throw new TypeError("send() requires 1 argument, but 0 were given");
-    // WebIDL (BufferSource or Blob or USVString): anything else is converted to a string.
-    this.send(String(data));
+    // WebIDL (BufferSource or Blob or USVString): anything else is converted to a string, which
+    // throws a TypeError for a Symbol (a template literal converts as WebIDL does; String() would not).
+    this.send(`${data as unknown as string}`);
   }
 
   /**
@@ -269,6 +270,8 @@ export class WebSocket extends EventTarget {
     if (status !== undefined && status !== 1000 && !(status >= 3000 && status <= 4999)) {
       throw invalidAccessError(`close code must be 1000 or in 3000-4999, got ${String(code)}`);
     }
+    // WebIDL `optional USVString reason`: converted to a string (a Symbol throws a TypeError).
+    if (reason !== undefined) reason = `${reason}`;
     if (reason !== undefined && Buffer.byteLength(reason) > 123) throw syntaxError("close reason must be at most 123 bytes of UTF-8");
     const state = this.readyState;
     if (state === CLOSING || state === CLOSED) return;
