@@ -75,6 +75,28 @@ test("frames in the same TCP segment as the 101 response are delivered after ope
   await peer.close();
 });
 
+test("frames that came with the 101 response reach a listener added after awaiting open (WHATWG: open and messages are separate tasks)", async () => {
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n` +
+      serverFrame(0x1, "greeting").toString("latin1") +
+      serverFrame(0x2, Buffer.from([1, 2, 3])).toString("latin1") +
+      serverFrame(0x8, Buffer.from([0x03, 0xe8])).toString("latin1"),
+  });
+  try {
+    const ws = new WebSocket(peer.url);
+    ws.binaryType = "arraybuffer";
+    await new Promise((resolve) => ws.addEventListener("open", resolve, { once: true }));
+    const order: string[] = [];
+    ws.addEventListener("message", (e) => order.push(typeof e.data === "string" ? e.data : `${new Uint8Array(e.data as ArrayBuffer).join(",")}`));
+    const event = await closed(ws);
+    assert.deepEqual(order, ["greeting", "1,2,3"]);
+    assert.equal(event.code, 1000, "the close frame behind them is handled after them");
+  } finally {
+    await peer.close();
+  }
+});
+
 test("an extension we did not offer fails the handshake", async () => {
   const peer = await rawServer({
     respond: (key) =>

@@ -82,6 +82,8 @@ export class Connection implements FrameHandler {
   #readyState = OPEN;
   /** Messages waiting behind an inflate, in arrival order; undefined when none (the common case). */
   #inbox: Inbound[] | undefined;
+  /** The inbox waits for the event loop's next turn after `open` (see start()). */
+  #holding = false;
   #inflating = false;
   #inflated: InflateCallback | undefined;
   #pendingPong: Uint8Array | undefined;
@@ -134,7 +136,17 @@ export class Connection implements FrameHandler {
     socket.on("data", socketOnData);
     socket.on("close", socketOnClose);
     socket.on("error", socketOnError);
+    // WHATWG WebSockets queues `open` and each message as tasks of their own. Frames that came with
+    // the 101 response, or that the paused socket already holds (a resume() would emit them in a
+    // nextTick, before promise callbacks), wait in the inbox for one turn of the event loop, so
+    // code that adds its message listener after `await`ing open still gets a server's greeting.
+    this.#inbox = [];
+    this.#holding = true;
     if (rest.length > 0) this.#decoder.push(rest);
+    setImmediate(() => {
+      this.#holding = false;
+      this.#pumpInbox();
+    });
     // A socket that already emitted 'close' will not emit it again.
     if (socket.closed) this.onSocketClose();
     else if (!this.#finished) this.#updateFlow();
@@ -311,6 +323,7 @@ export class Connection implements FrameHandler {
   }
 
   #pumpInbox(): void {
+    if (this.#holding) return;
     const deflate = this.#deflate;
     while (this.#inbox !== undefined && !this.#inflating) {
       const head = this.#inbox[0];
