@@ -14,3 +14,4 @@ import "../node/node-client-autobahn.test.ts";
 import "../node/node-client-fuzz.test.ts";
 import "../node/node-client-send-fuzz.test.ts";
 import "../node/node-client-buffered.test.ts";
+import "../node/node-client-held-frames.test.ts";

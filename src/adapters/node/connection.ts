@@ -26,11 +26,11 @@ const PONG_HIGH_WATER = 64 * 1024;
 /** What the connection needs of its W3C owner. */
 export interface ConnectionOwner extends EventTarget {
   readonly binaryType: "blob" | "arraybuffer";
+  /** The WebSocket URL (not that of a redirect target): MessageEvent.origin is its origin. */
+  readonly url: string;
 }
 
 export interface ConnectionConfig {
-  /** MessageEvent.origin: the serialized origin of the WebSocket URL (WHATWG WebSockets). */
-  origin: string;
   maxPayload: number;
   closeTimeout: number;
   deflate: PerMessageDeflate | undefined;
@@ -77,7 +77,8 @@ export class Connection implements FrameHandler {
   readonly #sender: Sender;
   readonly #closeTimeout: number;
   readonly #deflate: PerMessageDeflate | undefined;
-  readonly #origin: string;
+  /** MessageEvent.origin (WHATWG WebSockets): the serialized origin of the owner's URL, made at the first message. */
+  #origin: string | undefined;
   /** W3C readyState once open: OPEN, CLOSING, CLOSED. */
   #readyState = OPEN;
   /** Messages waiting behind an inflate, in arrival order; undefined when none (the common case). */
@@ -103,7 +104,6 @@ export class Connection implements FrameHandler {
     this.#socket = socket;
     this.#closeTimeout = config.closeTimeout;
     this.#deflate = config.deflate;
-    this.#origin = config.origin;
     this.#decoder = new FrameDecoder(this, {
       maxPayload: config.maxPayload,
       maxFragments: DEFAULT_MAX_FRAGMENTS,
@@ -188,7 +188,7 @@ export class Connection implements FrameHandler {
   onText(source: Uint8Array, start: number, end: number): void {
     if (this.#closeSent || this.#failure !== undefined) return;
     if (this.#inbox === undefined) {
-      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end), origin: this.#origin }));
+      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end), origin: (this.#origin ??= originOf(this.#owner.url)) }));
       return;
     }
     // Behind a compressed message that is still inflating: wait in order, as a copy.
@@ -260,27 +260,29 @@ export class Connection implements FrameHandler {
     this.#fail(error);
   }
 
-  #startCloseTimer(): void {
-    // RFC 6455 §7.1.1: do not wait forever for the peer to finish the closing handshake, unless
-    // closeTimeout: Infinity asked for exactly that (setTimeout would turn Infinity into 1 ms).
-    if (this.#closeTimeout === Infinity || this.#closeTimer !== undefined) return;
-    this.#sender.madeProgress();
-    this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.#closeTimeout);
-  }
-
   /**
+   * RFC 6455 §7.1.1: do not wait forever for the peer to finish the closing handshake, unless
+   * closeTimeout: Infinity asked for exactly that (setTimeout would turn Infinity into 1 ms).
    * The wait is for the peer, not for our own backlog: WHATWG close() does not discard what was
    * sent before it, and our close frame goes out behind that. While the backlog shrank during the
    * last period (a slow link, not a dead one), wait another period; the period in which it emptied
    * counts too, so the peer always has a whole closeTimeout to answer the close frame it just got.
    */
-  #closeTimedOut(): void {
-    if (this.#sender.madeProgress() && !this.#finished) {
-      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.#closeTimeout);
-      return;
-    }
-    this.#sender.settle();
-    this.#socket.destroy();
+  #startCloseTimer(): void {
+    if (this.#closeTimeout === Infinity || this.#closeTimer !== undefined) return;
+    let [queued, inLibuv] = this.#sender.unwritten();
+    const timedOut = (): void => {
+      const [nowQueued, nowInLibuv] = this.#sender.unwritten();
+      const progress = nowQueued < queued || (nowQueued === queued && nowInLibuv < inLibuv);
+      [queued, inLibuv] = [nowQueued, nowInLibuv];
+      if (progress && !this.#finished) {
+        this.#closeTimer = setTimeout(timedOut, this.#closeTimeout);
+        return;
+      }
+      this.#sender.settle();
+      this.#socket.destroy();
+    };
+    this.#closeTimer = setTimeout(timedOut, this.#closeTimeout);
   }
 
   /** RFC 6455 §7.1.7 Fail the WebSocket Connection: close frame with the error's code, then TCP. */
@@ -319,7 +321,7 @@ export class Connection implements FrameHandler {
     } else {
       value = new Blob([data as Uint8Array<ArrayBuffer>]);
     }
-    this.#owner.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#origin }));
+    this.#owner.dispatchEvent(new MessageEvent("message", { data: value, origin: (this.#origin ??= originOf(this.#owner.url)) }));
   }
 
   #pumpInbox(): void {
@@ -419,4 +421,8 @@ export class Connection implements FrameHandler {
       }),
     );
   }
+}
+
+function originOf(url: string): string {
+  return new URL(url).origin;
 }

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
 import { headerLength } from "../../protocol/encoder.js";
+import { HeldFrames } from "./held-frames.js";
 import { POOLED_MIN_BYTES } from "./frame-arena.js";
 import { buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
@@ -41,20 +42,8 @@ export class Sender implements FrameOutput {
   #closed = false;
   #batch = BATCH_OFF;
   #compressed: DeflateCallback | undefined;
-  /**
-   * Frames the socket still holds some bytes of, oldest first, as [frame bytes, payload bytes]
-   * pairs from #held[#first]: what maps the socket's writableLength (frame bytes) back to the
-   * application bytes bufferedAmount counts. Empty whenever the kernel took every write at once.
-   */
-  readonly #held: number[] = [];
-  #first = 0;
-  #heldFrameBytes = 0;
-  #heldPayloadBytes = 0;
-  /** Readings of madeProgress(). */
-  #lastQueued = 0;
-  #lastUnwritten = 0;
-  /** The socket's writableLength when #held was last brought up to date. */
-  #socketBytes = 0;
+  /** Frames the socket still holds part of (see held-frames.ts); made when a write first leaves some. */
+  #held: HeldFrames | undefined;
 
   constructor(socket: net.Socket, deflate: PerMessageDeflate | undefined, threshold: number, owner: SenderOwner) {
     this.#socket = socket;
@@ -70,26 +59,21 @@ export class Sender implements FrameOutput {
    */
   get bufferedAmount(): number {
     this.settle();
-    return this.#queuedBytes + this.#unwrittenPayload();
+    const socket = this.#socket;
+    return this.#queuedBytes + (this.#held?.unwrittenPayload(socket.destroyed ? undefined : socket.writableLength) ?? 0);
   }
 
   /**
-   * Whether sending made progress since the last call (the first call only takes a reading): fewer
-   * bytes queued or in the socket. writableLength alone only shrinks when a whole write completes,
-   * and Node gathers everything queued behind a write into one writev (tens of MiB on a slow link),
-   * so Node's libuv handle is asked too: it tells the bytes of that write still unwritten. Deno and
-   * Bun have no such handle; there progress shows once a write completes.
+   * A reading of what is not yet written to the kernel, [queued + writableLength, bytes of the
+   * current write still in libuv]: sending made progress when the first fell, or stayed and the
+   * second fell. writableLength alone only shrinks when a whole write completes, and Node gathers
+   * everything queued behind a write into one writev (tens of MiB on a slow link), so Node's libuv
+   * handle is asked too. Deno and Bun have no such handle; there progress shows once a write completes.
    */
-  madeProgress(): boolean {
+  unwritten(): [number, number] {
     const socket = this.#socket;
-    const queued = this.#queuedBytes + (socket.destroyed ? 0 : socket.writableLength);
     const inLibuv = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
-    const unwritten = typeof inLibuv === "number" ? inLibuv : 0;
-    // A new writev makes the libuv count jump up while writableLength stays: only a fall is progress.
-    const progress = queued < this.#lastQueued || (queued === this.#lastQueued && unwritten < this.#lastUnwritten);
-    this.#lastQueued = queued;
-    this.#lastUnwritten = unwritten;
-    return progress;
+    return [this.#queuedBytes + (socket.destroyed ? 0 : socket.writableLength), typeof inLibuv === "number" ? inLibuv : 0];
   }
 
   /** Count what the socket holds now, before a caller destroys it (which empties the socket's buffer). */
@@ -97,8 +81,9 @@ export class Sender implements FrameOutput {
     const socket = this.#socket;
     // A socket ended and flushed (a clean close) wrote everything, though a destroyed socket no
     // longer says how much it held, and TLS reports its last writes as held until their callbacks.
-    if (socket.writableFinished) this.#forgetWritten(0);
-    else if (!socket.destroyed) this.#forgetWritten(socket.writableLength);
+    if (this.#held === undefined) return;
+    if (socket.writableFinished) this.#held.forgetWritten(0);
+    else if (!socket.destroyed) this.#held.forgetWritten(socket.writableLength);
   }
 
   sendText(text: string): void {
@@ -190,54 +175,13 @@ export class Sender implements FrameOutput {
 
   /** After a frame's bytes went to the socket: remember the frame while the socket holds part of it. */
   #wrote(frameBytes: number, payloadBytes: number): void {
-    const held = this.#socket.writableLength;
-    if (held === 0) {
+    const socketBytes = this.#socket.writableLength;
+    if (socketBytes === 0) {
       // The usual case: the kernel took everything, this frame and all before it.
-      if (this.#heldFrameBytes !== 0) this.#forgetWritten(0);
+      if (this.#held !== undefined && this.#held.frameBytes !== 0) this.#held.forgetWritten(0);
       return;
     }
-    this.#held.push(frameBytes, payloadBytes);
-    this.#heldFrameBytes += frameBytes;
-    this.#heldPayloadBytes += payloadBytes;
-    this.#forgetWritten(held);
-  }
-
-  /** Forget the frames the kernel has all of: the socket holds the last `held` bytes written. */
-  #forgetWritten(held: number): void {
-    this.#socketBytes = held;
-    const frames = this.#held;
-    let first = this.#first;
-    while (first < frames.length && this.#heldFrameBytes - frames[first]! >= held) {
-      this.#heldFrameBytes -= frames[first]!;
-      this.#heldPayloadBytes -= frames[first + 1]!;
-      first += 2;
-    }
-    if (first === frames.length) {
-      frames.length = 0;
-      first = 0;
-    } else if (first >= 1024 && first * 2 >= frames.length) {
-      frames.splice(0, first);
-      first = 0;
-    }
-    this.#first = first;
-  }
-
-  /** Payload bytes of the held frames that the kernel does not have yet. */
-  #unwrittenPayload(): number {
-    if (this.#heldFrameBytes === 0) return 0;
-    const frames = this.#held;
-    const frameBytes = frames[this.#first]!;
-    const payloadBytes = frames[this.#first + 1]!;
-    // The oldest held frame may be partly written. Its header went first, so for an uncompressed
-    // frame the unwritten bytes are all payload; a compressed one is counted in proportion.
-    const unwritten = frameBytes - (this.#heldFrameBytes - this.#socketHeld());
-    const partial = payloadBytes <= frameBytes ? Math.min(payloadBytes, unwritten) : Math.ceil((payloadBytes * unwritten) / frameBytes);
-    return this.#heldPayloadBytes - payloadBytes + partial;
-  }
-
-  /** Bytes of held frames still in the socket; once it is destroyed, as last seen (see settle()). */
-  #socketHeld(): number {
-    return Math.min(this.#socket.destroyed ? this.#socketBytes : this.#socket.writableLength, this.#heldFrameBytes);
+    (this.#held ??= new HeldFrames()).add(frameBytes, payloadBytes, socketBytes);
   }
 
   #enqueue(opcode: number, data: Uint8Array | Blob, size: number): void {

@@ -26,12 +26,6 @@ export interface WebSocketEventMap {
 type Handler<E> = ((this: WebSocket, event: E) => unknown) | null;
 type HandlerName = "open" | "message" | "close" | "error";
 
-/** An event handler attribute (HTML §8.1.8.1): its current value and the one listener that calls it. */
-interface HandlerSlot {
-  value: ((this: WebSocket, event: Event) => unknown) | null;
-  readonly listener: (event: Event) => void;
-}
-
 interface Pending {
   socket: net.Socket | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -113,8 +107,29 @@ export class WebSocket extends EventTarget {
   #discarded = 0;
   /** Handshake phase only: dropped once open or failed, so an open connection keeps none of it. */
   #pending: Pending | undefined;
-  /** on* handlers, created when one is first set. */
-  #handlers: Partial<Record<HandlerName, HandlerSlot>> | undefined;
+  #onopen: Handler<Event> = null;
+  #onmessage: Handler<MessageEvent> = null;
+  #onclose: Handler<CloseEvent> = null;
+  #onerror: Handler<ErrorEvent> = null;
+  /**
+   * The one listener per type through which an on* handler runs (HTML §8.1.8.1). Shared by every
+   * instance: EventTarget calls a listener with `this` set to the target, so no instance pays for
+   * closures of its own.
+   */
+  static readonly #handlerListeners: Record<HandlerName, (this: WebSocket, event: Event) => void> = {
+    open(event) {
+      this.#onopen?.call(this, event);
+    },
+    message(event) {
+      this.#onmessage?.call(this, event as MessageEvent);
+    },
+    close(event) {
+      this.#onclose?.call(this, event as CloseEvent);
+    },
+    error(event) {
+      this.#onerror?.call(this, event as ErrorEvent);
+    },
+  };
 
   /**
    * @param url `ws://` or `wss://` (http/https are accepted and mapped)
@@ -184,28 +199,28 @@ export class WebSocket extends EventTarget {
   }
 
   get onopen(): Handler<Event> {
-    return this.#handlers?.open?.value ?? null;
+    return this.#onopen;
   }
   set onopen(handler: Handler<Event>) {
-    this.#setHandler("open", handler);
+    this.#onopen = this.#setHandler("open", this.#onopen, handler);
   }
   get onmessage(): Handler<MessageEvent> {
-    return this.#handlers?.message?.value ?? null;
+    return this.#onmessage;
   }
   set onmessage(handler: Handler<MessageEvent>) {
-    this.#setHandler("message", handler);
+    this.#onmessage = this.#setHandler("message", this.#onmessage, handler);
   }
   get onclose(): Handler<CloseEvent> {
-    return this.#handlers?.close?.value ?? null;
+    return this.#onclose;
   }
   set onclose(handler: Handler<CloseEvent>) {
-    this.#setHandler("close", handler);
+    this.#onclose = this.#setHandler("close", this.#onclose, handler);
   }
   get onerror(): Handler<ErrorEvent> {
-    return this.#handlers?.error?.value ?? null;
+    return this.#onerror;
   }
   set onerror(handler: Handler<ErrorEvent>) {
-    this.#setHandler("error", handler);
+    this.#onerror = this.#setHandler("error", this.#onerror, handler);
   }
 
   override addEventListener<K extends keyof WebSocketEventMap>(
@@ -311,27 +326,14 @@ export class WebSocket extends EventTarget {
    * function) removes it. It is not the handler itself, so the same function added with
    * addEventListener runs twice and removeEventListener(type, ws.onmessage) leaves the handler.
    */
-  #setHandler(type: HandlerName, value: unknown): void {
-    const handlers = (this.#handlers ??= {});
-    let slot = handlers[type];
+  #setHandler<E>(type: HandlerName, previous: Handler<E>, value: unknown): Handler<E> {
+    const listener = WebSocket.#handlerListeners[type] as EventListener;
     if (typeof value !== "function") {
-      if (slot !== undefined && slot.value !== null) {
-        slot.value = null;
-        super.removeEventListener(type, slot.listener);
-      }
-      return;
+      if (previous !== null) super.removeEventListener(type, listener);
+      return null;
     }
-    if (slot === undefined) {
-      const created: HandlerSlot = {
-        value: null,
-        listener: (event) => {
-          created.value?.call(this, event);
-        },
-      };
-      slot = handlers[type] = created;
-    }
-    if (slot.value === null) super.addEventListener(type, slot.listener);
-    slot.value = value as HandlerSlot["value"];
+    if (previous === null) super.addEventListener(type, listener);
+    return value as Handler<E>;
   }
 
   #opened(result: HandshakeResult): void {
@@ -347,8 +349,6 @@ export class WebSocket extends EventTarget {
     const deflate =
       result.deflate === undefined || deflateOptions === undefined ? undefined : new PerMessageDeflate(result.deflate, deflateOptions.maxInflatedSize);
     const connection = new Connection(this, result.socket, {
-      // WHATWG: every MessageEvent carries the origin of this object's URL (not of a redirect target).
-      origin: new URL(this.#href).origin,
       maxPayload: options.maxPayload,
       closeTimeout: options.closeTimeout,
       deflate,
