@@ -79,9 +79,9 @@ export class Sender implements FrameOutput {
   /** Count what the socket holds now, before a caller destroys it (which empties the socket's buffer). */
   settle(): void {
     const socket = this.#socket;
+    if (this.#held === undefined) return;
     // A socket ended and flushed (a clean close) wrote everything, though a destroyed socket no
     // longer says how much it held, and TLS reports its last writes as held until their callbacks.
-    if (this.#held === undefined) return;
     if (socket.writableFinished) this.#held.forgetWritten(0);
     else if (!socket.destroyed) this.#held.forgetWritten(socket.writableLength);
   }
