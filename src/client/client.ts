@@ -97,6 +97,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #off?: boolean;
   #win?: EnvironmentTarget | null;
   #bt?: string;
+  /** [message, bytes] handed to the transport and maybe not transmitted yet, oldest first (see #send). */
+  #sent: Array<[Out, number]> = [];
+  #sentBytes = 0;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
 
   constructor(url: UrlProvider, options: ResilientOptions<In, Out> = {}) {
@@ -178,7 +181,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     if (this.#final()) throw createError("ERR_CLOSED", "send() after close()");
     const d = c ? c.encode(message) : (message as SendData);
     return this.#state == S.Open && this.#s!.readyState == 1
-      ? (this.#send(d), "sent")
+      ? (this.#send(d, message), "sent")
       : this.#q.push(message, d, c)
         ? "queued"
         : "dropped";
@@ -249,7 +252,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onmessage = (e: MessageEventLike) => live() && this.#receive(e.data);
       s.onopen = () => live() && this.#open(s);
       // Deno's WebSocket reports 0 for a failed handshake where browsers say 1006.
-      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && this.#lost({ code: code || ABNORMAL, reason, wasClean });
+      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(s), this.#lost({ code: code || ABNORMAL, reason, wasClean }));
       s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
@@ -288,7 +291,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
         this.#drop(e.m, "encode", error);
         continue;
       }
-      this.#send(d);
+      this.#send(d, e.m);
     }
     this.#set(S.Open);
     // A statechange listener closed or reconnected.
@@ -323,10 +326,31 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.dispatchEvent(new MessageEvent("message", { data }));
   }
 
-  #send(d: SendData) {
-    this.#s!.send(d);
+  #send(d: SendData, m: Out) {
+    const s = this.#s!;
+    const n = sizeOf(d);
+    const sent = this.#sent;
+    s.send(d);
     this.#st.messagesOut++;
-    this.#st.bytesOut += sizeOf(d);
+    this.#st.bytesOut += n;
+    // Remember the messages the transport's bufferedAmount still covers (the newest ones).
+    const b = s.bufferedAmount;
+    if (b > 0) sent.push([m, n]), (this.#sentBytes += n);
+    while (sent.length && this.#sentBytes - sent[0]![1] >= b) this.#sentBytes -= sent.shift()![1];
+  }
+
+  /**
+   * The connection to `s` is ending: the messages its bufferedAmount still covers never fully left
+   * (WHATWG: bytes not yet transmitted), so they are reported, newest last, each with a `drop`
+   * (reason "unsent"), instead of vanishing. They may not have reached the server; whether to send
+   * them again is the application's call, as a resend could duplicate one that did.
+   */
+  #unsent(s: Socket) {
+    const sent = this.#sent;
+    let i = sent.length;
+    for (let left = s.bufferedAmount; i && left > 0; ) left -= sent[--i]![1];
+    for (const [m] of sent.splice(i)) this.#drop(m, "unsent");
+    sent.length = this.#sentBytes = 0;
   }
 
   /** A connection or attempt ended: retry per policy (`now`: at once), or end for good (`final`: always). */
@@ -380,6 +404,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    */
   #fail(s: Socket | undefined, reason: string, error?: unknown, final?: boolean, now?: boolean) {
     this.#stop();
+    // Before the socket is dropped: what it had not sent yet is reported (see #unsent).
+    if (s) this.#unsent(s);
     try {
       final || !s?.terminate ? s?.close(final ? 1002 : undefined) : s.terminate();
     } catch {

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { WebSocketServer, type WebSocket as ServerSocket } from "ws";
 import { ResilientWebSocket } from "../../src/client/client.js";
 import { WebSocket } from "../../src/node-client.js";
+import { rawServer } from "./node-client-helpers.js";
 
 async function server() {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -126,5 +127,37 @@ test("built-in client: a Retry-After too long for a timer (35 days) is a long wa
     process.off("warning", onWarning);
     ws.close();
     await new Promise((resolve) => refuse.close(resolve));
+  }
+});
+
+test("built-in client: a dead link's unsent messages are reported (drop, reason unsent), the newest ones, in order", async () => {
+  // A peer that completes the upgrade, then never reads and never answers a ping.
+  const peer = await rawServer({ onUpgrade: (socket) => socket.pause() });
+  const ws = new ResilientWebSocket<ArrayBuffer, Uint8Array>(peer.url, {
+    WebSocket,
+    keepalive: { interval: 200, timeout: 200 },
+    reconnect: false,
+    window: null,
+  });
+  const unsent: number[] = [];
+  ws.on("drop", (e) => e.reason == "unsent" && unsent.push(e.message[0]! | (e.message[1]! << 8)));
+  try {
+    await ws.opened();
+    const count = 128;
+    for (let i = 0; i < count; i++) {
+      const message = new Uint8Array(256 * 1024);
+      message[0] = i & 0xff;
+      message[1] = i >> 8;
+      ws.send(message);
+    }
+    const left = ws.bufferedAmount;
+    assert.ok(left > 8 << 20, `most of the 32 MiB waits in the client: ${left}`);
+    await next(ws, "close");
+    // The kernel's buffers took the first few MiB; what the client still held is reported.
+    assert.ok(unsent.length >= Math.floor(left / (256 * 1024)), `${unsent.length} reported for ${left} bytes unsent`);
+    assert.deepEqual(unsent, Array.from({ length: unsent.length }, (_, k) => count - unsent.length + k), "the newest, oldest first");
+  } finally {
+    ws.close();
+    await peer.close();
   }
 });

@@ -880,3 +880,43 @@ test("ttl: an expired queued message raises drop when it expires; stats and buff
   await clock.advance(0);
   assert.deepEqual(drops, ["drop:old/ttl"], "reported once, as ttl, not again as closed");
 });
+
+test("messages the transport had not sent when the connection ended raise drop (reason unsent), oldest first", async () => {
+  const { ws, clock, last } = client({ reconnect: { minDelay: 10, maxDelay: 10 } });
+  const drops = record(ws, ["drop", "close"], (e) => (e.type == "drop" ? `${e.message}/${e.reason}` : String(e.code)));
+  await flush();
+  const s = last();
+  s.serverOpen();
+  s.bufferedAmount = 1000; // the transport is still sending
+  ws.send("a");
+  ws.send("bb");
+  ws.send("ccc");
+  // Its buffer shrank to the last 4 bytes: "ccc" and one byte of "bb" never left.
+  s.bufferedAmount = 4;
+  s.serverClose(1006);
+  assert.deepEqual(drops, ["drop:bb/unsent", "drop:ccc/unsent", "close:1006"]);
+  assert.equal(ws.stats.dropped, 2);
+  // A connection whose transport sent everything reports nothing.
+  await clock.advance(10);
+  last().serverOpen();
+  ws.send("d");
+  last().serverClose(1006);
+  assert.deepEqual(drops.slice(3), ["close:1006"]);
+  ws.close();
+  await clock.advance(0);
+});
+
+test("a connection the client abandons (keepalive timeout) reports its unsent messages before dropping it", async () => {
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
+  const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  await flush();
+  const s = last() as PingSocket;
+  s.serverOpen();
+  s.bufferedAmount = 5;
+  ws.send("hello");
+  await clock.advance(1500);
+  assert.equal(s.terminated || s.closeCalls.length > 0, true, "the dead connection was dropped");
+  assert.deepEqual(drops, ["drop:hello/unsent"]);
+  ws.close();
+  await clock.advance(0);
+});
