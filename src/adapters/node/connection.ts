@@ -77,7 +77,7 @@ export class Connection implements FrameHandler {
   readonly #sender: Sender;
   readonly #closeTimeout: number;
   readonly #deflate: PerMessageDeflate | undefined;
-  /** MessageEvent.origin (WHATWG WebSockets): the serialized origin of the owner's URL, made at the first message. */
+  /** See #messageOrigin(). */
   #origin: string | undefined;
   /** W3C readyState once open: OPEN, CLOSING, CLOSED. */
   #readyState = OPEN;
@@ -188,7 +188,7 @@ export class Connection implements FrameHandler {
   onText(source: Uint8Array, start: number, end: number): void {
     if (this.#closeSent || this.#failure !== undefined) return;
     if (this.#inbox === undefined) {
-      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end), origin: (this.#origin ??= originOf(this.#owner.url)) }));
+      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end), origin: this.#messageOrigin() }));
       return;
     }
     // Behind a compressed message that is still inflating: wait in order, as a copy.
@@ -321,7 +321,12 @@ export class Connection implements FrameHandler {
     } else {
       value = new Blob([data as Uint8Array<ArrayBuffer>]);
     }
-    this.#owner.dispatchEvent(new MessageEvent("message", { data: value, origin: (this.#origin ??= originOf(this.#owner.url)) }));
+    this.#owner.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#messageOrigin() }));
+  }
+
+  /** MessageEvent.origin (WHATWG WebSockets): the origin of the owner's URL, made at the first message. */
+  #messageOrigin(): string {
+    return (this.#origin ??= new URL(this.#owner.url).origin);
   }
 
   #pumpInbox(): void {
@@ -421,8 +426,4 @@ export class Connection implements FrameHandler {
       }),
     );
   }
-}
-
-function originOf(url: string): string {
-  return new URL(url).origin;
 }

@@ -101,7 +101,7 @@ export class Sender implements FrameOutput {
   sendBinary(bytes: Uint8Array): void {
     if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
       writeFrame(this, Opcode.Binary, bytes, false);
-      this.#wrote(headerLength(bytes.length) + bytes.length, bytes.length);
+      this.#wroteFrame(bytes.length, bytes.length);
       return;
     }
     // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
@@ -119,14 +119,14 @@ export class Sender implements FrameOutput {
       return;
     }
     writeFrame(this, Opcode.Close, payload, false);
-    this.#wrote(headerLength(payload.length) + payload.length, 0);
+    this.#wroteFrame(payload.length, 0);
     this.#owner.onCloseWritten();
   }
 
   /** Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. */
   sendControl(opcode: number, payload: Uint8Array): void {
     writeFrame(this, opcode, payload, false);
-    this.#wrote(headerLength(payload.length) + payload.length, 0);
+    this.#wroteFrame(payload.length, 0);
   }
 
   /**
@@ -171,6 +171,11 @@ export class Sender implements FrameOutput {
   destroy(): void {
     this.#closed = true;
     this.#queue = undefined;
+  }
+
+  /** #wrote for a frame built by writeFrame: its header is headerLength(payloadLength) bytes. */
+  #wroteFrame(payloadLength: number, payloadBytes: number): void {
+    this.#wrote(headerLength(payloadLength) + payloadLength, payloadBytes);
   }
 
   /** After a frame's bytes went to the socket: remember the frame while the socket holds part of it. */
@@ -227,7 +232,7 @@ export class Sender implements FrameOutput {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
     writeFrame(this, job.opcode, payload, rsv1);
-    this.#wrote(headerLength(payload.length) + payload.length, job.size);
+    this.#wroteFrame(payload.length, job.size);
     if (job.opcode === Opcode.Close) this.#owner.onCloseWritten();
   }
 
