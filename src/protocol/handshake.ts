@@ -7,7 +7,7 @@ import { isToken, parseExtensions } from "./extensions.js";
 import { parseResponseHead, type ResponseHead } from "./response-head.js";
 import { base64, sha1 } from "./sha1.js";
 
-export { parseResponseHead, MAX_HEAD_BYTES, type ResponseHead } from "./response-head.js";
+export { parseResponseHead, ResponseHeadReader, MAX_HEAD_BYTES, type ResponseHead } from "./response-head.js";
 
 /** RFC 6455 §4.1: a fresh random 16-byte nonce, base64-encoded, for each connection. */
 export function createHandshakeKey(): string {
@@ -173,6 +173,9 @@ export function validateHandshakeResponse(
 ): { protocol: string; extensions: string } {
   // 1. The status must be 101 Switching Protocols.
   if (head.status !== 101) throw createHandshakeStatusError(head);
+  // Upgrade, and so a 101, exists only in HTTP/1.1 (RFC 9110 §7.8); an HTTP/1.0 server cannot
+  // have switched, and browsers refuse such a reply too.
+  if (head.httpMinor !== 1) rejected("an HTTP/1.0 response cannot switch protocols");
   const headers = head.headers;
   // 2. Upgrade must be "websocket", case-insensitively.
   const upgrade = headers.get("upgrade");

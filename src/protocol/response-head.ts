@@ -9,6 +9,8 @@ import { isToken } from "./extensions.js";
 export const MAX_HEAD_BYTES = 16 * 1024;
 
 export interface ResponseHead {
+  /** The minor version of the status line: 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  httpMinor: 0 | 1;
   status: number;
   statusText: string;
   /** Lower-cased names; repeated headers joined with ", " (RFC 7230 §3.2.2). */
@@ -23,32 +25,91 @@ function garbage(why: string): never {
   throw createError("ERR_HANDSHAKE", `Invalid HTTP response from server: ${why}`);
 }
 
-/** Offset just past the blank line that ends the head, or -1. Bare LF is accepted (RFC 7230 §3.5). */
-function findHeadEnd(buffer: Uint8Array): number {
-  const n = buffer.length;
-  for (let i = 0; i < n; i++) {
+/**
+ * Offset just past the blank line that ends the head, or -1. Bare LF is accepted (RFC 7230 §3.5).
+ * Positions before `from` are not looked at: a caller that already scanned a prefix resumes two
+ * bytes before its end, where a terminator may have started.
+ */
+function findHeadEnd(buffer: Uint8Array, from: number, length: number): number {
+  for (let i = from; i < length; i++) {
     if (buffer[i] !== 0x0a) continue;
+    if (i + 1 >= length) return -1;
     if (buffer[i + 1] === 0x0a) return i + 2;
+    if (i + 2 >= length) return -1;
     if (buffer[i + 1] === 0x0d && buffer[i + 2] === 0x0a) return i + 3;
   }
   return -1;
 }
 
+/** Throws unless the bytes received so far can be the start of "HTTP/" (fail early on a non-HTTP peer). */
+function checkPrefix(buffer: Uint8Array, length: number): void {
+  for (let i = 0; i < PREFIX.length && i < length; i++) {
+    if (buffer[i] !== PREFIX[i]) garbage("does not start with HTTP/");
+  }
+}
+
+/** Throws when the head (complete at `end`, or incomplete and already `length` bytes) is too large. */
+function checkSize(end: number, length: number): void {
+  if (end === -1 ? length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) garbage(`head larger than ${MAX_HEAD_BYTES} bytes`);
+}
+
 /**
  * Parse the response head at the start of `buffer`. Returns null while more bytes are needed;
  * throws ERR_HANDSHAKE on bytes that cannot be an HTTP/1.x response or a head over 16 KiB.
+ * For bytes that arrive in chunks, ResponseHeadReader does the same without rescanning.
  */
 export function parseResponseHead(buffer: Uint8Array): ResponseHead | null {
-  // Fail early on a peer that is not speaking HTTP at all.
-  for (let i = 0; i < PREFIX.length && i < buffer.length; i++) {
-    if (buffer[i] !== PREFIX[i]) garbage("does not start with HTTP/");
-  }
-  const end = findHeadEnd(buffer);
-  if (end === -1 ? buffer.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
-    garbage(`head larger than ${MAX_HEAD_BYTES} bytes`);
-  }
-  if (end === -1) return null;
+  checkPrefix(buffer, buffer.length);
+  const end = findHeadEnd(buffer, 0, buffer.length);
+  checkSize(end, buffer.length);
+  return end === -1 ? null : parseCompleteHead(buffer, end);
+}
 
+/**
+ * Collects a response head from chunks as they arrive. Every byte is scanned once for the blank
+ * line and the head is parsed once, so a peer that sends its head a byte at a time costs linear
+ * time, not a new parse of everything so far on each chunk.
+ */
+export class ResponseHeadReader {
+  #buffer = new Uint8Array(0);
+  #length = 0;
+
+  /**
+   * Add the next chunk. Returns the head and the bytes after it (the first frames, or for a proxy
+   * the tunnel's first bytes) once the head is complete, null while it is not; throws like
+   * parseResponseHead.
+   */
+  push(chunk: Uint8Array): { head: ResponseHead; rest: Uint8Array } | null {
+    const scanned = this.#length;
+    let buffer: Uint8Array;
+    if (scanned === 0) {
+      // The usual case, the whole head in the first chunk: parsed in place, nothing copied.
+      buffer = chunk;
+    } else {
+      if (scanned + chunk.length > this.#buffer.length) {
+        const grown = new Uint8Array(Math.max(scanned + chunk.length, this.#buffer.length * 2));
+        grown.set(this.#buffer.subarray(0, scanned));
+        this.#buffer = grown;
+      }
+      this.#buffer.set(chunk, scanned);
+      buffer = this.#buffer;
+    }
+    const length = scanned + chunk.length;
+    checkPrefix(buffer, length);
+    const end = findHeadEnd(buffer, Math.max(0, scanned - 2), length);
+    checkSize(end, length);
+    if (end !== -1) return { head: parseCompleteHead(buffer, end), rest: buffer.subarray(end, length) };
+    if (scanned === 0) {
+      this.#buffer = new Uint8Array(Math.max(chunk.length * 2, 256));
+      this.#buffer.set(chunk);
+    }
+    this.#length = length;
+    return null;
+  }
+}
+
+/** The head in buffer[0, end), which ends with its blank line. */
+function parseCompleteHead(buffer: Uint8Array, end: number): ResponseHead {
   let text = "";
   for (let i = 0; i < end; i++) {
     const c = buffer[i]!;
@@ -61,10 +122,11 @@ export function parseResponseHead(buffer: Uint8Array): ResponseHead | null {
   // The head ends with an empty line, leaving two empty strings after the split.
   lines.length -= 2;
 
-  const statusMatch = /^HTTP\/1\.[01] ([1-5][0-9][0-9])(?: ([^]*))?$/.exec(lines[0]!);
+  const statusMatch = /^HTTP\/1\.([01]) ([1-5][0-9][0-9])(?: ([^]*))?$/.exec(lines[0]!);
   if (statusMatch === null) garbage(`bad status line "${lines[0]!.slice(0, 100)}"`);
-  const status = Number(statusMatch[1]);
-  const statusText = statusMatch[2] ?? "";
+  const httpMinor = statusMatch[1] === "1" ? 1 : 0;
+  const status = Number(statusMatch[2]);
+  const statusText = statusMatch[3] ?? "";
 
   const headers = new Map<string, string>();
   for (let i = 1; i < lines.length; i++) {
@@ -78,5 +140,5 @@ export function parseResponseHead(buffer: Uint8Array): ResponseHead | null {
     const previous = headers.get(key);
     headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
   }
-  return { status, statusText, headers, headLength: end };
+  return { httpMinor, status, statusText, headers, headLength: end };
 }

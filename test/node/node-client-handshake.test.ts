@@ -45,6 +45,38 @@ test("a wrong Sec-WebSocket-Accept fails the handshake", async () => {
   await peer.close();
 });
 
+test("an HTTP/1.0 101 fails the handshake: Upgrade exists only in HTTP/1.1 (RFC 9110 §7.8)", async () => {
+  const peer = await rawServer({
+    respond: (key) => `HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
+  });
+  const ws = new WebSocket(peer.url);
+  const outcome = await Promise.race([closed(ws), next(ws, "open").then(() => "opened" as const)]);
+  if (outcome === "opened") {
+    ws.close();
+    await peer.close();
+    assert.fail("opened on an HTTP/1.0 101");
+  }
+  assert.equal(outcome.code, 1006);
+  assert.equal((outcome.error as { code: string }).code, "ERR_HANDSHAKE");
+  assert.match(String(outcome.error), /HTTP\/1\.0/);
+  await peer.close();
+});
+
+test("a response head that arrives one byte per write, with frames behind it, opens and delivers the frames", async () => {
+  const peer = await rawServer({
+    byteByByte: true,
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n` +
+      `X-Padding: ${"p".repeat(200)}\r\n\r\n` +
+      serverFrame(0x1, "first").toString("latin1") +
+      serverFrame(0x1, "second").toString("latin1"),
+  });
+  const ws = new WebSocket(peer.url);
+  assert.deepEqual(await messages(ws, 2), ["first", "second"]);
+  ws.close();
+  await peer.close();
+});
+
 test("a subprotocol we did not offer fails the handshake (none offered, or another one)", async () => {
   const peer = await rawServer({
     respond: (key) =>

@@ -167,6 +167,8 @@ export interface RawPeer {
 export async function rawServer(options: {
   onUpgrade?: (socket: net.Socket, request: string) => void;
   respond?: (key: string, request: string) => string | undefined;
+  /** Write the response one byte per write, a millisecond apart, before onUpgrade. */
+  byteByByte?: boolean;
 }): Promise<RawPeer> {
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -175,7 +177,7 @@ export async function rawServer(options: {
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
     let head = "";
-    const onData = (chunk: Buffer): void => {
+    const onData = async (chunk: Buffer): Promise<void> => {
       head += chunk.toString("latin1");
       const end = head.indexOf("\r\n\r\n");
       if (end === -1) return;
@@ -187,7 +189,17 @@ export async function rawServer(options: {
         ? options.respond(key, request)
         : `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
       if (response === undefined) return;
-      socket.write(response, "latin1");
+      if (options.byteByByte === true) {
+        socket.pause();
+        for (const byte of Buffer.from(response, "latin1")) {
+          if (socket.destroyed) return;
+          socket.write(Uint8Array.of(byte));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        socket.resume();
+      } else {
+        socket.write(response, "latin1");
+      }
       const rest = head.length > end + 4 ? Buffer.from(head.slice(end + 4), "latin1") : undefined;
       if (rest !== undefined) socket.unshift(rest);
       options.onUpgrade?.(socket, request);

@@ -90,8 +90,12 @@ interface Proxy {
   close(): Promise<void>;
 }
 
-/** A small HTTP CONNECT proxy (RFC 9110 §9.3.6) that records each CONNECT head it tunnels. */
-async function connectProxy(requireAuth?: string): Promise<Proxy> {
+/**
+ * A small HTTP CONNECT proxy (RFC 9110 §9.3.6) that records each CONNECT head it tunnels.
+ * `established` is its 2xx answer; with `byteByByte` each byte of it is a write of its own.
+ */
+async function connectProxy(options: { requireAuth?: string; established?: string; byteByByte?: boolean } = {}): Promise<Proxy> {
+  const { requireAuth, established = "HTTP/1.1 200 Connection Established\r\n\r\n", byteByByte = false } = options;
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -104,6 +108,8 @@ async function connectProxy(requireAuth?: string): Promise<Proxy> {
       const end = head.indexOf("\r\n\r\n");
       if (end === -1) return;
       client.off("data", onData);
+      // Hold what the client sends next (its upgrade request) until the tunnel is piped.
+      client.pause();
       const request = head.slice(0, end);
       requests.push(request);
       const [method, authority] = request.split(" ");
@@ -120,8 +126,15 @@ async function connectProxy(requireAuth?: string): Promise<Proxy> {
       sockets.add(upstream);
       upstream.on("close", () => sockets.delete(upstream));
       upstream.on("error", () => client.destroy());
-      upstream.once("connect", () => {
-        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.once("connect", async () => {
+        if (byteByByte) {
+          for (const byte of Buffer.from(established, "latin1")) {
+            client.write(Uint8Array.of(byte));
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        } else {
+          client.write(established);
+        }
         upstream.pipe(client);
         client.pipe(upstream);
       });
@@ -157,10 +170,37 @@ test("proxy option: wss:// runs TLS (verified) inside the tunnel", async () => {
   await proxy.close();
 });
 
+test("a proxy answer with bare LF line endings, HTTP/1.0, or one byte at a time opens the tunnel (RFC 9112 §2.2)", async () => {
+  const peer = await wsServer();
+  const answers = [
+    { established: "HTTP/1.0 200 Connection established\n\n" },
+    { established: "HTTP/1.1 200 OK\r\nProxy-Agent: test\r\n\r\n", byteByByte: true },
+    { established: "HTTP/1.0 200 Connection established\nVia: 1.1 test\n\n", byteByByte: true },
+  ];
+  for (const answer of answers) {
+    const proxy = await connectProxy(answer);
+    await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url }), JSON.stringify(answer));
+    assert.equal(proxy.requests.length, 1);
+    await proxy.close();
+  }
+  await peer.close();
+});
+
+test("a proxy answer that is not HTTP fails with ERR_PROXY and says so", async () => {
+  const peer = await wsServer();
+  const proxy = await connectProxy({ established: "SSH-2.0-OpenSSH_9.2\r\n\r\n" });
+  const event = await closed(new WebSocket(peer.url, undefined, { proxy: proxy.url }));
+  assert.equal(event.code, 1006);
+  assert.equal((event.error as { code: string }).code, "ERR_PROXY");
+  assert.match(String(event.error), /invalid answer to CONNECT: .*does not start with HTTP/);
+  await proxy.close();
+  await peer.close();
+});
+
 test("proxy credentials in the proxy URL become Proxy-Authorization; a 407 is an ERR_PROXY error", async () => {
   const peer = await wsServer();
   const token = Buffer.from("me:pa ss").toString("base64");
-  const proxy = await connectProxy(token);
+  const proxy = await connectProxy({ requireAuth: token });
   const refused = await closed(new WebSocket(peer.url, undefined, { proxy: proxy.url }));
   assert.equal((refused.error as { code: string }).code, "ERR_PROXY");
   assert.match(String(refused.error), /407/);

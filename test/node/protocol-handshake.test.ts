@@ -13,6 +13,7 @@ import {
   isHandshakeStatusError,
   MAX_HEAD_BYTES,
   parseResponseHead,
+  ResponseHeadReader,
   validateHandshakeResponse,
   type HandshakeRequestOptions,
   type ResponseHead,
@@ -161,6 +162,8 @@ describe("response head parsing", () => {
     assert.equal(head.statusText, "");
     assert.equal(head.headLength, "HTTP/1.1 101\nUpgrade: websocket\n\n".length);
     assert.equal(parseResponseHead(utf8("HTTP/1.0 403 Forbidden\r\n\r\n"))?.status, 403);
+    assert.equal(parseResponseHead(utf8("HTTP/1.0 403 Forbidden\r\n\r\n"))?.httpMinor, 0);
+    assert.equal(head.httpMinor, 1);
   });
 
   it("keeps obs-text bytes in values as latin1", () => {
@@ -204,9 +207,83 @@ describe("response head parsing", () => {
   });
 });
 
+describe("ResponseHeadReader: the head from chunks", () => {
+  const frames = Uint8Array.of(0x81, 0x02, 0x68, 0x69);
+  const bytes = concat(utf8(RESPONSE), frames);
+  const expected = parseResponseHead(bytes)!;
+
+  /** Push `chunks` in order; the result of the push that completed the head, or null. */
+  function feed(chunks: Uint8Array[]): { head: ResponseHead; rest: Uint8Array; pushes: number } | null {
+    const reader = new ResponseHeadReader();
+    for (let i = 0; i < chunks.length; i++) {
+      const read = reader.push(chunks[i]!);
+      if (read !== null) return { ...read, pushes: i + 1 };
+    }
+    return null;
+  }
+
+  it("gives the same head as parseResponseHead at every pair of split points, and the bytes after it", () => {
+    for (let a = 0; a <= bytes.length; a++) {
+      for (let b = a; b <= bytes.length; b++) {
+        const read = feed([bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)]);
+        assert.ok(read, `splits ${a}/${b}`);
+        assert.deepEqual(read.head, expected, `splits ${a}/${b}`);
+        // The head completes in the chunk holding its last byte; the rest is what that chunk had after it.
+        const completedAt = RESPONSE.length <= a ? a : RESPONSE.length <= b ? b : bytes.length;
+        assert.equal(read.pushes, RESPONSE.length <= a ? 1 : RESPONSE.length <= b ? 2 : 3, `splits ${a}/${b}`);
+        assert.equal(toHex(read.rest), toHex(bytes.subarray(RESPONSE.length, completedAt)), `splits ${a}/${b}`);
+      }
+    }
+  });
+
+  it("one byte per chunk: bare LF and CRLF heads, and a head of nearly 16 KiB", () => {
+    const big = "HTTP/1.1 101 X\r\nX-Pad: " + "a".repeat(MAX_HEAD_BYTES - 100) + "\r\n\r\n";
+    for (const text of ["HTTP/1.1 101\nUpgrade: websocket\n\n", RESPONSE, big]) {
+      const whole = utf8(text);
+      const read = feed(Array.from(whole, (byte) => Uint8Array.of(byte)));
+      assert.ok(read);
+      assert.equal(read.pushes, whole.length, "completes on the last byte, not before");
+      assert.deepEqual(read.head, parseResponseHead(whole));
+      assert.equal(read.rest.length, 0);
+    }
+  });
+
+  it("refuses garbage at its first byte and a head over 16 KiB as soon as it is over, one byte per chunk", () => {
+    const reader = new ResponseHeadReader();
+    assert.equal(reader.push(utf8("HT")), null);
+    assert.throws(() => reader.push(utf8("X")), rejects("ERR_HANDSHAKE", /does not start with HTTP/));
+
+    const endless = new ResponseHeadReader();
+    const prefix = utf8("HTTP/1.1 101 X\r\nX-Pad: ");
+    assert.equal(endless.push(prefix), null);
+    let pushed = prefix.length;
+    const a = utf8("a");
+    assert.throws(() => {
+      for (;;) {
+        endless.push(a);
+        pushed++;
+      }
+    }, rejects("ERR_HANDSHAKE", /larger/));
+    assert.equal(pushed, MAX_HEAD_BYTES, "the byte that made it too large was refused");
+  });
+
+  it("finds a blank line split across chunks in every way (LF|LF, CR LF|CR LF, LF CR|LF)", () => {
+    const text = "HTTP/1.1 101 X\r\nA: b\r\n\r\n";
+    const whole = utf8(text);
+    for (let cut = text.length - 4; cut < text.length; cut++) {
+      const read = feed([whole.subarray(0, cut), whole.subarray(cut)]);
+      assert.equal(read?.head.headers.get("a"), "b", `cut at ${cut}`);
+    }
+    const lf = utf8("HTTP/1.1 101 X\nA: b\n\n");
+    const read = feed([lf.subarray(0, lf.length - 1), lf.subarray(lf.length - 1)]);
+    assert.equal(read?.head.headLength, lf.length);
+  });
+});
+
 describe("RFC 6455 §4.1 response checks", () => {
   const offer = { key: KEY, protocols: ["v2.json", "v1.json"], extensionsOffered: ["permessage-deflate"] };
   const head = (status: number, headers: Record<string, string>, statusText = "Switching Protocols"): ResponseHead => ({
+    httpMinor: 1,
     status,
     statusText,
     headers: new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
@@ -220,6 +297,10 @@ describe("RFC 6455 §4.1 response checks", () => {
       validateHandshakeResponse(head(101, { ...good, "Sec-WebSocket-Extensions": "permessage-deflate; server_no_context_takeover" }), offer),
       { protocol: "", extensions: "permessage-deflate; server_no_context_takeover" },
     );
+  });
+
+  it("refuses a 101 in HTTP/1.0, which has no Upgrade (RFC 9110 §7.8)", () => {
+    assert.throws(() => validateHandshakeResponse({ ...head(101, good), httpMinor: 0 }, offer), rejects("ERR_HANDSHAKE", /HTTP\/1\.0/));
   });
 
   it("accepts case-insensitive Upgrade and a Connection token list", () => {

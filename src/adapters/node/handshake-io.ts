@@ -5,20 +5,19 @@
  */
 import type net from "node:net";
 import { Buffer } from "node:buffer";
-import { createError, isResilientError, type ResilientError } from "../../errors.js";
+import { createError, isResilientError } from "../../errors.js";
 import {
   buildHandshakeRequest,
   createHandshakeKey,
   createHandshakeStatusError,
-  parseResponseHead,
   validateHandshakeResponse,
-  type ResponseHead,
 } from "../../protocol/handshake.js";
 import { buildDeflateOffer, parseDeflateResponse } from "../../protocol/deflate-params.js";
 import { openStream } from "./connect.js";
 import type { DeflateParams } from "./deflate.js";
 import { withoutCredentials, withRetryAfter } from "./errors.js";
 import type { NormalizedOptions } from "./options.js";
+import { readResponseHead, type ReadHead } from "./read-head.js";
 
 export interface HandshakeResult {
   socket: net.Socket;
@@ -29,42 +28,14 @@ export interface HandshakeResult {
   deflate: DeflateParams | undefined;
 }
 
-/** Read until a complete HTTP response head; the socket is left paused with `rest` unread. */
-function readHead(socket: net.Socket, url: URL): Promise<{ head: ResponseHead; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let buffer: Buffer = Buffer.alloc(0);
-    const cleanup = (): void => {
-      socket.off("data", onData);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    };
-    const fail = (error: ResilientError): void => {
-      cleanup();
-      socket.destroy();
-      reject(error);
-    };
-    const onError = (error: Error): void => fail(createError("ERR_CONNECTION", `${url.host}: ${error.message}`, undefined, error));
-    const onClose = (): void => fail(createError("ERR_HANDSHAKE", `${url.host} closed the connection during the handshake`));
-    const onData = (chunk: Buffer): void => {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-      let head: ResponseHead | null;
-      try {
-        head = parseResponseHead(buffer);
-      } catch (error) {
-        fail(isResilientError(error) ? error : createError("ERR_HANDSHAKE", `invalid handshake response from ${url.host}`, undefined, error));
-        return;
-      }
-      if (head === null) return;
-      cleanup();
-      // Frames may follow the head in the same chunk; stop the flow until the owner listens.
-      socket.pause();
-      resolve({ head, rest: buffer.subarray(head.headLength) });
-    };
-    socket.on("data", onData);
-    socket.on("error", onError);
-    socket.on("close", onClose);
-    // A proxy tunnel arrives paused (openTunnel stops the flow after the CONNECT answer).
-    socket.resume();
+/** Read the server's response head; the socket is left paused with `rest` unread. */
+function readHead(socket: net.Socket, url: URL): Promise<ReadHead> {
+  return readResponseHead(socket, {
+    lost: (error) =>
+      error === undefined
+        ? createError("ERR_HANDSHAKE", `${url.host} closed the connection during the handshake`)
+        : createError("ERR_CONNECTION", `${url.host}: ${error.message}`, undefined, error),
+    malformed: (error) => (isResilientError(error) ? error : createError("ERR_HANDSHAKE", `invalid handshake response from ${url.host}`, undefined, error)),
   });
 }
 

@@ -6,8 +6,9 @@ import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
 import { Buffer } from "node:buffer";
-import { createError } from "../../errors.js";
+import { createError, type ResilientError } from "../../errors.js";
 import { withoutCredentials } from "./errors.js";
+import { readResponseHead } from "./read-head.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -126,13 +127,11 @@ export interface TunnelTarget {
   port: number;
 }
 
-const MAX_PROXY_HEAD = 16 * 1024;
-
 /**
  * Connect to `proxy` and ask it for a tunnel to `target`. Resolves with the raw socket once the
  * proxy answered 2xx; `track` receives every socket so the caller's timeout can destroy it.
  */
-export function openTunnel(proxy: URL, target: TunnelTarget, track: (socket: net.Socket) => void): Promise<net.Socket> {
+export async function openTunnel(proxy: URL, target: TunnelTarget, track: (socket: net.Socket) => void): Promise<net.Socket> {
   const proxyHost = stripBrackets(proxy.hostname);
   const proxyPort = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
   const socket: net.Socket =
@@ -148,42 +147,17 @@ export function openTunnel(proxy: URL, target: TunnelTarget, track: (socket: net
   }
   socket.write(`${request}\r\n`);
 
-  return new Promise((resolve, reject) => {
-    let head: Buffer = Buffer.alloc(0);
-    const cleanup = (): void => {
-      socket.off("data", onData);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    };
-    const fail = (message: string, cause?: unknown): void => {
-      cleanup();
-      socket.destroy();
-      reject(createError("ERR_PROXY", message, undefined, cause));
-    };
-    const onError = (error: Error): void => fail(`proxy ${proxy.host}: ${error.message}`, error);
-    const onClose = (): void => fail(`proxy ${proxy.host} closed the connection before answering CONNECT`);
-    const onData = (chunk: Buffer): void => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end === -1) {
-        if (head.length > MAX_PROXY_HEAD) fail(`proxy ${proxy.host} sent an oversized response head`);
-        return;
-      }
-      const statusLine = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
-      const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
-      const status = match === null ? 0 : Number(match[1]);
-      if (status < 200 || status > 299) {
-        fail(`proxy ${proxy.host} refused CONNECT ${authority}: ${statusLine || "no status line"}`);
-        return;
-      }
-      cleanup();
-      socket.pause();
-      // RFC 9110 §9.3.6: after a 2xx the connection is the tunnel; nothing else may follow the head.
-      if (head.length > end + 4) socket.unshift(head.subarray(end + 4));
-      resolve(socket);
-    };
-    socket.on("data", onData);
-    socket.on("error", onError);
-    socket.on("close", onClose);
+  const proxyError = (message: string, cause?: unknown): ResilientError => createError("ERR_PROXY", `proxy ${proxy.host}${message}`, undefined, cause);
+  const { head, rest } = await readResponseHead(socket, {
+    lost: (error) => (error === undefined ? proxyError(" closed the connection before answering CONNECT") : proxyError(`: ${error.message}`, error)),
+    malformed: (error) => proxyError(` sent an invalid answer to CONNECT: ${error instanceof Error ? error.message : String(error)}`, error),
   });
+  if (head.status < 200 || head.status > 299) {
+    socket.destroy();
+    throw proxyError(` refused CONNECT ${authority}: ${head.status} ${head.statusText}`.trimEnd());
+  }
+  // RFC 9110 §9.3.6: after a 2xx the connection is the tunnel; whatever followed the head is the
+  // target's (a server that speaks first, or a TLS server hello).
+  if (rest.length > 0) socket.unshift(rest);
+  return socket;
 }
