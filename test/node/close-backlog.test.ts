@@ -1,6 +1,6 @@
 // Node only (not run by test/deno/ or test/bun/): close() behind a large backlog on a slow link.
 // The close timer waits while sending makes progress, and Node is the runtime that shows progress
-// inside one large write (its libuv handle's writeQueueSize; Sender.madeProgress). Deno and Bun
+// inside one large write (its libuv handle's writeQueueSize; Sender.unwritten). Deno and Bun
 // show it only when a write completes, and Node gathers a whole backlog into one writev, so there a
 // backlog that takes longer than closeTimeout to drain is still cut off, as before.
 import { test } from "node:test";

@@ -270,11 +270,11 @@ export class Connection implements FrameHandler {
    */
   #startCloseTimer(): void {
     if (this.#closeTimeout === Infinity || this.#closeTimer !== undefined) return;
-    let [queued, inLibuv] = this.#sender.unwritten();
+    let [queued, inHandle] = this.#sender.unwritten();
     const timedOut = (): void => {
-      const [nowQueued, nowInLibuv] = this.#sender.unwritten();
-      const progress = nowQueued < queued || (nowQueued === queued && nowInLibuv < inLibuv);
-      [queued, inLibuv] = [nowQueued, nowInLibuv];
+      const [nowQueued, nowInHandle] = this.#sender.unwritten();
+      const progress = nowQueued < queued || (nowQueued === queued && nowInHandle < inHandle);
+      [queued, inHandle] = [nowQueued, nowInHandle];
       if (progress && !this.#finished) {
         this.#closeTimer = setTimeout(timedOut, this.#closeTimeout);
         return;

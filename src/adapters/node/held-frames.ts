@@ -1,6 +1,6 @@
 /**
  * The frames a socket still holds some bytes of, oldest first: what maps the socket's
- * writableLength (frame bytes: headers, masked and perhaps compressed payloads) back to the
+ * unsent bytes (unsent-bytes.ts: frame bytes, headers, masked and perhaps compressed payloads) back to the
  * application bytes that WHATWG's bufferedAmount counts. A Sender makes one only when a write
  * leaves bytes in the socket, so a connection whose writes the kernel always takes at once has none.
  */

@@ -9,6 +9,7 @@ import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
 import { headerLength } from "../../protocol/encoder.js";
 import { HeldFrames } from "./held-frames.js";
+import { unsentBytes } from "./unsent-bytes.js";
 import { POOLED_MIN_BYTES } from "./frame-arena.js";
 import { buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
@@ -60,20 +61,20 @@ export class Sender implements FrameOutput {
   get bufferedAmount(): number {
     this.settle();
     const socket = this.#socket;
-    return this.#queuedBytes + (this.#held?.unwrittenPayload(socket.destroyed ? undefined : socket.writableLength) ?? 0);
+    return this.#queuedBytes + (this.#held?.unwrittenPayload(socket.destroyed ? undefined : unsentBytes(socket)) ?? 0);
   }
 
   /**
-   * A reading of what is not yet written to the kernel, [queued + writableLength, bytes of the
-   * current write still in libuv]: sending made progress when the first fell, or stayed and the
-   * second fell. writableLength alone only shrinks when a whole write completes, and Node gathers
-   * everything queued behind a write into one writev (tens of MiB on a slow link), so Node's libuv
-   * handle is asked too. Deno and Bun have no such handle; there progress shows once a write completes.
+   * A reading of what is not yet written to the kernel, [queued + unsent socket bytes, bytes of the
+   * current write still in the handle]: sending made progress when the first fell, or stayed and the
+   * second fell. On a plain Node socket the first already falls while the kernel takes a large
+   * writev bit by bit (unsent-bytes.ts); a TLS socket's handle shows it only in the second; Deno
+   * and Bun have no handle, and there progress shows once a write completes.
    */
   unwritten(): [number, number] {
     const socket = this.#socket;
-    const inLibuv = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
-    return [this.#queuedBytes + (socket.destroyed ? 0 : socket.writableLength), typeof inLibuv === "number" ? inLibuv : 0];
+    const inHandle = (socket as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle?.writeQueueSize;
+    return [this.#queuedBytes + (socket.destroyed ? 0 : unsentBytes(socket)), typeof inHandle === "number" ? inHandle : 0];
   }
 
   /** Count what the socket holds now, before a caller destroys it (which empties the socket's buffer). */
@@ -83,7 +84,7 @@ export class Sender implements FrameOutput {
     // A socket ended and flushed (a clean close) wrote everything, though a destroyed socket no
     // longer says how much it held, and TLS reports its last writes as held until their callbacks.
     if (socket.writableFinished) this.#held.forgetWritten(0);
-    else if (!socket.destroyed) this.#held.forgetWritten(socket.writableLength);
+    else if (!socket.destroyed) this.#held.forgetWritten(unsentBytes(socket));
   }
 
   sendText(text: string): void {
@@ -180,7 +181,7 @@ export class Sender implements FrameOutput {
 
   /** After a frame's bytes went to the socket: remember the frame while the socket holds part of it. */
   #wrote(frameBytes: number, payloadBytes: number): void {
-    const socketBytes = this.#socket.writableLength;
+    const socketBytes = unsentBytes(this.#socket);
     if (socketBytes === 0) {
       // The usual case: the kernel took everything, this frame and all before it.
       if (this.#held !== undefined && this.#held.frameBytes !== 0) this.#held.forgetWritten(0);
