@@ -78,7 +78,9 @@ export function parseDeflateResponse(value: string, offer: DeflateOffer): Deflat
 
   const result: DeflateParams = {
     serverNoContextTakeover: false,
-    clientNoContextTakeover: false,
+    // RFC 7692 §7.1.1.2: offering client_no_context_takeover is a promise to the server that holds
+    // whether or not the response repeats it.
+    clientNoContextTakeover: offer.clientNoContextTakeover === true,
     serverMaxWindowBits: 15,
     clientMaxWindowBits: typeof offer.clientMaxWindowBits === "number" ? offer.clientMaxWindowBits : 15,
   };

@@ -578,12 +578,17 @@ test("large fragments kept as views of earlier socket chunks stay intact (retain
   await peer.close();
 });
 
-test("terminate() drops a connection at once: close 1006 without waiting for a close handshake", async () => {
+test("terminate() drops a connection at once: CLOSING at once, close 1006 without waiting for a close handshake", async () => {
   const peer = await rawServer({ onUpgrade: () => {} });
   const ws = new WebSocket(peer.url, undefined, { closeTimeout: 60_000 });
   await next(ws, "open");
   const done = closed(ws);
   ws.terminate();
+  // CLOSING until the close event, as after close() (and as ws): data sent now is counted in
+  // bufferedAmount and discarded, not written to the destroyed socket.
+  assert.equal(ws.readyState, WebSocket.CLOSING);
+  ws.send("after terminate()");
+  assert.equal(ws.bufferedAmount, "after terminate()".length);
   const event = await done;
   assert.deepEqual([event.code, event.wasClean], [1006, false]);
   assert.equal(ws.readyState, WebSocket.CLOSED);

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import zlib from "node:zlib";
 import { WebSocket, type NodeWebSocketOptions } from "../../src/node-client.js";
 import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
+import { constants as bufferConstants } from "node:buffer";
 
 function text(size: number, seed: number): string {
   let out = "";
@@ -123,6 +124,163 @@ test("maxInflatedSize: a small compressed message inflating past the limit close
   assert.deepEqual(seen, [64 * 1024]);
   assert.equal((event.error as { code: string }).code, "ERR_PAYLOAD_TOO_BIG");
   assert.equal(await serverSaw, 1009);
+  await peer.close();
+});
+
+/**
+ * A raw DEFLATE stream (trailer stripped, RFC 7692 §7.2.1) that inflates to `mebibytes` MiB of
+ * the byte `fill`: the first MiB, then one block per further MiB that only refers back to the
+ * bytes before it (about 1 KiB each), repeated.
+ */
+async function repeatedByteStream(mebibytes: number, fill = 0): Promise<Buffer> {
+  const deflate = zlib.createDeflateRaw();
+  const out: Buffer[] = [];
+  deflate.on("data", (chunk: Buffer) => out.push(chunk));
+  const part = async (): Promise<Buffer> => {
+    deflate.write(Buffer.alloc(1 << 20, fill));
+    await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+    return Buffer.concat(out.splice(0));
+  };
+  const first = await part();
+  const repeat = await part();
+  deflate.close();
+  const bomb = Buffer.concat([first, ...Array<Buffer>(mebibytes - 1).fill(repeat)]);
+  return bomb.subarray(0, bomb.length - 4);
+}
+
+test("maxInflatedSize: a deflate bomb (34 MB inflating to 32 GiB) is refused with 1009 without inflating the rest", async () => {
+  const bomb = await repeatedByteStream(32 * 1024);
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
+    onUpgrade: (socket) => {
+      socket.write(serverFrame(0x2, bomb, { rsv: 4 }));
+      socket.on("data", () => {});
+    },
+  });
+  const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { maxInflatedSize: 1 << 20 } });
+  const started = Date.now();
+  const event = await closed(ws);
+  // Inflating all of it takes minutes (2.4 s per GiB on this machine before the fix); refusing it
+  // at the first MiB over the limit takes milliseconds. The bound only tells a hang from a pass.
+  assert.ok(Date.now() - started < 10_000, `closed after ${Date.now() - started} ms`);
+  assert.equal((event.error as { code: string }).code, "ERR_PAYLOAD_TOO_BIG");
+  assert.equal((event.error as { closeCode?: number }).closeCode, 1009);
+  await peer.close();
+});
+
+test("a text message longer than the runtime's longest string closes with 1009 (or arrives, where strings can be that long), never an uncaught exception", async () => {
+  // 512 MiB of 'a', compressed to about 0.5 MB. V8 (Node, Deno) allows strings of 2^29 - 24
+  // characters, so this message cannot become one; JavaScriptCore (Bun) allows 2^31 - 1, so
+  // there it must simply arrive.
+  const size = 2 ** 29;
+  const payload = await repeatedByteStream(size >> 20, 0x61);
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
+    onUpgrade: (socket) => {
+      socket.write(serverFrame(0x1, payload, { rsv: 4 }));
+      socket.on("data", () => {});
+    },
+  });
+  const ws = new WebSocket(peer.url, undefined, { maxPayload: 2 ** 30, perMessageDeflate: { maxInflatedSize: 2 ** 30 } });
+  let received = -1;
+  ws.onmessage = (event) => {
+    received = (event.data as string).length;
+    ws.close();
+  };
+  const event = await closed(ws);
+  if (size > bufferConstants.MAX_STRING_LENGTH) {
+    assert.equal(received, -1);
+    assert.equal((event.error as { code: string }).code, "ERR_PAYLOAD_TOO_BIG");
+    assert.equal((event.error as { closeCode?: number }).closeCode, 1009);
+  } else {
+    assert.equal(received, size);
+  }
+  await peer.close();
+});
+
+test("a pong behind a message still inflating is dispatched after it, in wire order", async () => {
+  const big = "x".repeat(2 << 20);
+  const compressed = zlib.deflateRawSync(Buffer.from(big), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n`,
+    onUpgrade: (socket) => {
+      // Sent a little after open, so the order is decided by the inflate, not by the held 101 frames.
+      setTimeout(() => {
+        socket.write(
+          Buffer.concat([
+            serverFrame(0x1, compressed.subarray(0, compressed.length - 4), { rsv: 4 }),
+            serverFrame(0xa, "p1"),
+            serverFrame(0x1, "after"),
+            serverFrame(0x8, Buffer.from([0x03, 0xe8])),
+          ]),
+        );
+      }, 50);
+      socket.on("data", () => socket.end());
+    },
+  });
+  const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });
+  const order: string[] = [];
+  ws.onmessage = (event) => order.push(`message ${(event.data as string).length}`);
+  ws.addEventListener("pong", (event) => order.push(`pong ${Buffer.from((event as Event & { data: Uint8Array }).data).toString()}`));
+  const event = await closed(ws);
+  assert.deepEqual(order, [`message ${big.length}`, "pong p1", "message 5"]);
+  assert.equal(event.code, 1000);
+  await peer.close();
+});
+
+test("close() right after a large compressed send: the time spent compressing does not count against closeTimeout", async () => {
+  const peer = await wsServer({ perMessageDeflate: { threshold: 0 }, echo: false });
+  const connected = peer.nextConnection();
+  const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true, closeTimeout: 200 });
+  await next(ws, "open");
+  const server = await connected;
+  const got = new Promise<number>((resolve) => server.once("message", (data: Buffer) => resolve(data.length)));
+  // Random bytes do not compress: zlib takes several hundred ms over 16 MiB, longer than closeTimeout.
+  const data = new Uint8Array(16 << 20);
+  for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+  ws.send(data);
+  const done = closed(ws);
+  ws.close(1000);
+  const event = await done;
+  assert.equal(await got, data.length);
+  assert.deepEqual([event.code, event.wasClean], [1000, true]);
+  await peer.close();
+});
+
+test("client_no_context_takeover offered and not repeated by the server: every message we send inflates on its own (RFC 7692 §7.1.1.2)", async () => {
+  const frames: Buffer[] = [];
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
+    onUpgrade: (socket) => {
+      let buffered = Buffer.alloc(0);
+      socket.on("data", (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        // Masked frames with 7-bit lengths (RSV1 on): header 2 + mask 4.
+        while (buffered.length >= 6 && buffered.length >= 6 + (buffered[1]! & 0x7f)) {
+          const length = buffered[1]! & 0x7f;
+          const mask = buffered.subarray(2, 6);
+          const payload = Buffer.from(buffered.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4]!));
+          if ((buffered[0]! & 0x0f) === 0x1) frames.push(payload);
+          buffered = buffered.subarray(6 + length);
+        }
+      });
+    },
+  });
+  const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { clientNoContextTakeover: true, threshold: 0 } });
+  await next(ws, "open");
+  const message = "the same sentence, three times over, compressible";
+  for (let i = 0; i < 3; i++) ws.send(message);
+  while (frames.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+  // Each payload with a fresh inflater: one that refers back to an earlier message would fail.
+  const inflated = frames.map((payload) =>
+    zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString(),
+  );
+  assert.deepEqual(inflated, [message, message, message]);
+  ws.terminate();
   await peer.close();
 });
 

@@ -107,6 +107,25 @@ test("frames in the same TCP segment as the 101 response are delivered after ope
   await peer.close();
 });
 
+test("a pong that came with the 101 response between two messages is dispatched between them", async () => {
+  const peer = await rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n` +
+      serverFrame(0x1, "first").toString("latin1") +
+      serverFrame(0xa, "p").toString("latin1") +
+      serverFrame(0x1, "second").toString("latin1"),
+  });
+  const ws = new WebSocket(peer.url);
+  const order: string[] = [];
+  ws.addEventListener("pong", () => order.push("pong"));
+  const got = messages(ws, 2);
+  ws.addEventListener("message", (event) => order.push(String(event.data)));
+  await got;
+  assert.deepEqual(order, ["first", "pong", "second"]);
+  ws.close();
+  await peer.close();
+});
+
 test("frames that came with the 101 response reach a listener added after awaiting open (WHATWG: open and messages are separate tasks)", async () => {
   const peer = await rawServer({
     respond: (key) =>

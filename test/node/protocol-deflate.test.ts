@@ -39,6 +39,11 @@ describe("RFC 7692 §7.1 response", () => {
     assert.deepEqual(accept("permessage-deflate"), DEFAULTS);
   });
 
+  it("§7.1.1.2: an offered client_no_context_takeover binds the client even when the response omits it", () => {
+    assert.deepEqual(accept("permessage-deflate", { clientNoContextTakeover: true }), { ...DEFAULTS, clientNoContextTakeover: true });
+    assert.deepEqual(accept("permessage-deflate", { clientNoContextTakeover: false }), DEFAULTS);
+  });
+
   it("§7.1.1.1/§7.1.1.2: the server may add either no_context_takeover even if not offered", () => {
     assert.deepEqual(accept("permessage-deflate; server_no_context_takeover"), { ...DEFAULTS, serverNoContextTakeover: true });
     assert.deepEqual(accept("permessage-deflate; client_no_context_takeover"), { ...DEFAULTS, clientNoContextTakeover: true });

@@ -3,7 +3,7 @@
  * events on the owner, automatic pongs, the close handshake (RFC 6455 §7) and failure (§7.1.7).
  */
 import type net from "node:net";
-import { Buffer, isUtf8 } from "node:buffer";
+import { Buffer, constants as bufferConstants, isUtf8 } from "node:buffer";
 import { createError, type ResilientError } from "../../errors.js";
 import { encodeClosePayload } from "../../protocol/encoder.js";
 import { FrameDecoder } from "../../protocol/decoder.js";
@@ -23,6 +23,9 @@ const CLOSED = 3;
  */
 const PONG_HIGH_WATER = 64 * 1024;
 
+/** UTF-16 units in the longest string the runtime can make (V8: 2^29 - 24); a UTF-8 text of at most this many bytes always fits. */
+const MAX_STRING_LENGTH: number = bufferConstants?.MAX_STRING_LENGTH ?? 2 ** 29 - 24;
+
 /** What the connection needs of its W3C owner. */
 export interface ConnectionOwner extends EventTarget {
   readonly binaryType: "blob" | "arraybuffer";
@@ -41,6 +44,8 @@ interface Inbound {
   data: Uint8Array;
   isText: boolean;
   compressed: boolean;
+  /** A pong that arrived behind the messages before it: its event keeps the wire order. */
+  pong: boolean;
 }
 
 /** The socket's back reference, so its listeners are shared functions instead of closures per connection (as in ws). */
@@ -161,6 +166,9 @@ export class Connection implements FrameHandler {
 
   /** Drop the TCP connection now, without a closing handshake (close event 1006). */
   terminate(): void {
+    // CLOSING from now on, as after close(): send() counts its data in bufferedAmount and drops it
+    // instead of writing to a destroyed socket. Messages already received may still be delivered.
+    if (this.#readyState === OPEN) this.#readyState = CLOSING;
     this.#sender.settle();
     this.#socket.destroy();
   }
@@ -179,7 +187,7 @@ export class Connection implements FrameHandler {
       return;
     }
     // The decoder's view is only valid during this call: keep a copy while it waits.
-    (this.#inbox ??= []).push({ data: Buffer.from(data), isText, compressed });
+    (this.#inbox ??= []).push({ data: Buffer.from(data), isText, compressed, pong: false });
     this.#updateFlow();
     this.#pumpInbox();
   }
@@ -188,7 +196,8 @@ export class Connection implements FrameHandler {
   onText(source: Uint8Array, start: number, end: number): void {
     if (this.#closeSent || this.#failure !== undefined) return;
     if (this.#inbox === undefined) {
-      this.#owner.dispatchEvent(new MessageEvent("message", { data: toText(source, start, end), origin: this.#messageOrigin() }));
+      const text = this.#text(source, start, end);
+      if (text !== undefined) this.#owner.dispatchEvent(new MessageEvent("message", { data: text, origin: this.#messageOrigin() }));
       return;
     }
     // Behind a compressed message that is still inflating: wait in order, as a copy.
@@ -211,7 +220,10 @@ export class Connection implements FrameHandler {
   }
 
   onPong(data: Uint8Array): void {
-    this.#owner.dispatchEvent(new PongEvent("pong", Buffer.from(data)));
+    // Behind messages that wait (inflating, or held after open), the pong waits too: events come in
+    // the order their frames did.
+    if (this.#inbox !== undefined) this.#inbox.push({ data: Buffer.from(data), isText: false, compressed: false, pong: true });
+    else this.#owner.dispatchEvent(new PongEvent("pong", Buffer.from(data)));
   }
 
   onClose(code: number | undefined, reason: string): void {
@@ -245,14 +257,18 @@ export class Connection implements FrameHandler {
   #sendClose(payload: Uint8Array): void {
     this.#closeSent = true;
     this.#readyState = CLOSING;
+    // The close frame goes out behind every message sent before it (WHATWG close() discards
+    // nothing); the close timer starts once it is written (onCloseWritten).
     this.#sender.sendClose(payload);
-    this.#startCloseTimer();
   }
 
   /** Called by the Sender when our close frame has been handed to the socket. */
   onCloseWritten(): void {
     this.#closeWritten = true;
     if (this.#closeReceived !== undefined) this.#socket.end();
+    // Only now: time spent compressing or reading Blobs queued before the close frame is ours,
+    // not the peer's (a 24 MiB compressed send then close() with closeTimeout 300 lost the message).
+    if (!this.#finished) this.#startCloseTimer();
   }
 
   /** Called by the Sender when a queued message cannot be sent (a Blob that cannot be read). */
@@ -310,7 +326,9 @@ export class Connection implements FrameHandler {
   #deliver(data: Uint8Array, isText: boolean): void {
     let value: string | ArrayBuffer | Blob;
     if (isText) {
-      value = toText(data);
+      const text = this.#text(data, 0, data.length);
+      if (text === undefined) return;
+      value = text;
     } else if (this.#owner.binaryType === "arraybuffer") {
       // A buffer that is exactly this message (the decoder's own, or a socket chunk holding just
       // this message) is handed over as is, like ws; anything shared is copied out.
@@ -322,6 +340,22 @@ export class Connection implements FrameHandler {
       value = new Blob([data as Uint8Array<ArrayBuffer>]);
     }
     this.#owner.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#messageOrigin() }));
+  }
+
+  /**
+   * A text message's string, or undefined when it is longer than the runtime's longest string:
+   * then the connection fails with 1009, a message too big to process (RFC 6455 §7.4.1), instead
+   * of an exception escaping from the socket's data handler. Only reachable with a maxPayload
+   * above 512 MiB.
+   */
+  #text(data: Uint8Array, start: number, end: number): string | undefined {
+    if (end - start <= MAX_STRING_LENGTH) return toText(data, start, end);
+    try {
+      return toText(data, start, end);
+    } catch (error) {
+      this.#fail(createError("ERR_PAYLOAD_TOO_BIG", `a text message of ${end - start} bytes is longer than the longest string this runtime can make`, 1009, error));
+      return undefined;
+    }
   }
 
   /** MessageEvent.origin (WHATWG WebSockets): the origin of the owner's URL, made at the first message. */
@@ -344,6 +378,11 @@ export class Connection implements FrameHandler {
         if (this.#closeReceived !== undefined) this.#afterCloseReceived();
         if (this.#tcpClosed) this.#finish();
         return;
+      }
+      if (head.pong) {
+        this.#inbox.shift();
+        if (this.#failure === undefined) this.#owner.dispatchEvent(new PongEvent("pong", head.data));
+        continue;
       }
       if (head.compressed && deflate !== undefined) {
         this.#inflating = true;
