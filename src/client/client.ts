@@ -21,7 +21,10 @@ import { S, canMove, readyStates, stateNames, type State } from "./state.js";
 /** Data of a message event without a codec: what the transport delivers. */
 export type RawData = string | ArrayBuffer | Blob | ArrayBufferView;
 
-/** What send() did with the message. */
+/**
+ * What send() did with the message: "dropped" when it was discarded at once (queue overflow with
+ * "drop-newest", or sent after close()), which its `drop` event reports.
+ */
 export type SendResult = "sent" | "queued" | "dropped";
 
 export interface Stats {
@@ -29,13 +32,14 @@ export interface Stats {
   connects: number;
   /** Connections opened after the first one. */
   reconnects: number;
+  /** Messages, not heartbeat probes and replies (which, like protocol pings, count in neither direction). */
   messagesIn: number;
   messagesOut: number;
   bytesIn: number;
   bytesOut: number;
   /** Messages waiting in the queue now. */
   queued: number;
-  /** Queued messages discarded so far (overflow, ttl, final close). */
+  /** Messages discarded so far, each with a `drop` event (overflow, ttl, closed, encode, unsent). */
   dropped: number;
   /** Round-trip time of the last answered keepalive probe, in ms. */
   lastRtt: number | undefined;
@@ -53,6 +57,23 @@ type Socket = TransportSocket & { terminate?(): void };
 type Handler<E> = ((event: E) => unknown) | null;
 
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == "function" ? (p as () => T | Promise<T>)() : p);
+
+/** Stands for a heartbeat probe in the list of frames the transport may not have sent (#sent). */
+const HEARTBEAT: unique symbol = Symbol();
+
+/**
+ * The URL as WebSocket.url serializes it (WHATWG WebSockets, the constructor): resolved against the
+ * page, http(s) mapped to ws(s); a scheme other than these, or a fragment, is a SyntaxError.
+ */
+const parse = (url: string | URL): URL => {
+  let u: URL | undefined;
+  try {
+    u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+  } catch {}
+  if (!u || !/^(wss?|https?):$/.test(u.protocol) || u.href.includes("#")) throw new DOMException(`invalid WebSocket URL: ${url}`, "SyntaxError");
+  u.protocol = u.protocol.replace("http", "ws");
+  return u;
+};
 
 /**
  * A WebSocket that stays connected: the W3C surface (code written for `new WebSocket(url)` keeps
@@ -80,7 +101,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #o: Normalized<In, Out>;
   #WS: TransportConstructor;
   #url: UrlProvider;
-  #href: string;
+  #href = "";
+  /** `origin` of message events: the URL's origin, as browsers give it. */
+  #origin = "";
   #state = S.Connecting;
   #attempt = 0;
   /** Generation: bumped whenever the current attempt or socket is abandoned; stale events are ignored. */
@@ -98,31 +121,27 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #win?: EnvironmentTarget | null;
   #bt?: string;
   /** [message, bytes] handed to the transport and maybe not transmitted yet, oldest first (see #send). */
-  #sent: Array<[Out, number]> = [];
+  #sent: Array<[Out | typeof HEARTBEAT, number]> = [];
   #sentBytes = 0;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
 
-  constructor(url: UrlProvider, options: ResilientOptions<In, Out> = {}) {
+  // The options form first: a failed overload would fix the inference of calls in the literal (json()).
+  constructor(url: UrlProvider, options?: ResilientOptions<In, Out>);
+  /** `new WebSocket(url, protocols)`'s form: the subprotocols offered, all options default. */
+  constructor(url: UrlProvider, protocols?: string | string[]);
+  constructor(url: UrlProvider, p: ResilientOptions<In, Out> | string | string[] = {}) {
     super();
-    // Plain JS written for `new WebSocket(url, protocols)`: a string or array is the protocols.
-    const p = options as ResilientOptions<In, Out> | string | string[];
     const o = (this.#o = normalize(typeof p == "string" || Array.isArray(p) ? { protocols: p } : p, systemClock));
     const WS = o.WebSocket ?? (new.target as typeof ResilientWebSocket).defaultWebSocket ?? globalThis.WebSocket;
     if (!WS) throw createError("ERR_INVALID_ARGUMENT", "no WebSocket class");
     // A URL that no attempt can use fails here, as `new WebSocket(url)` does, instead of being
-    // retried forever (WHATWG WebSockets, the constructor: a scheme other than ws, wss, http or
-    // https, or a fragment, is a SyntaxError). A URL provider's result is checked per attempt.
-    if (typeof url != "function") {
-      let u: URL | undefined;
-      try {
-        u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
-      } catch {}
-      if (!u || !/^(wss?|https?):$/.test(u.protocol) || u.href.includes("#")) throw new DOMException(`invalid WebSocket URL: ${url}`, "SyntaxError");
-    }
+    // retried forever. A URL provider's result is checked per attempt.
+    if (typeof url != "function") this.#href = parse(url).href;
     this.#WS = WS as unknown as TransportConstructor;
     this.#url = url;
-    this.#href = typeof url == "function" ? "" : String(url);
-    this.#codec = o.codec ?? Object.values(o.codecs ?? {})[0];
+    // Without `codec`, the first of `codecs` encodes what is sent before the first handshake, and
+    // stays the codec when the server selects no subprotocol or one without a codec (see #open).
+    this.#codec = o.codec ??= Object.values(o.codecs ?? {})[0];
     this.#q = outbox(o.queue, o.clock, this.#drop);
     // on* handlers are listeners registered first, so a throwing handler is reported like any
     // listener's exception instead of unwinding the client.
@@ -134,7 +153,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     o.signal?.aborted ? this.#abort() : this.#go();
   }
 
-  /** The URL of the current (or last) attempt. */
+  /** The URL of the current (or last) attempt, serialized as WebSocket.url; "" before a URL provider's first result. */
   get url(): string {
     return this.#href;
   }
@@ -156,8 +175,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   get extensions(): string {
     return this.#s?.extensions ?? "";
   }
-  get binaryType(): BinaryTypeName {
-    return (this.#s?.binaryType ?? this.#bt ?? "blob") as BinaryTypeName;
+  /**
+   * Typed with the W3C values, so a client fits where a DOM WebSocket is expected; a transport's own
+   * value set here (ws: "nodebuffer", "fragments") reads back as it is.
+   */
+  get binaryType(): "blob" | "arraybuffer" {
+    return (this.#s?.binaryType ?? this.#bt ?? "blob") as "blob";
   }
   set binaryType(type: BinaryTypeName) {
     this.#bt = type;
@@ -173,12 +196,14 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
 
   /**
    * Sends now when open, else queues (flushed in order on the next open, before `open` listeners
-   * run). With a codec, `message` is encoded first. Throws ERR_CLOSED after close(), and
-   * ERR_QUEUE_FULL when the queue is full and its overflow policy is "error".
+   * run). With a codec, `message` is encoded first. After close() it sends nothing and does not
+   * throw, as WebSocket.send() once closing: it returns "dropped" and raises `drop` (reason
+   * "closed", error ERR_CLOSED). Throws ERR_QUEUE_FULL when the queue is full and its overflow
+   * policy is "error".
    */
   send(message: Out): SendResult {
     const c = this.#codec;
-    if (this.#final()) throw createError("ERR_CLOSED", "send() after close()");
+    if (this.#final()) return this.#drop(message, "closed"), "dropped";
     const d = c ? c.encode(message) : (message as SendData);
     return this.#state == S.Open && this.#s!.readyState == 1
       ? (this.#send(d, message), "sent")
@@ -198,10 +223,16 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     } else this.#end({ code: code ?? 1005, reason: reason ?? "", wasClean: false }, true);
   }
 
-  /** Drops the current connection (if any) and connects again now, starting a fresh backoff series. */
-  reconnect(): void {
+  /**
+   * Connects again now, starting a fresh backoff series. An open connection is closed cleanly (a
+   * close frame with `code`, default 1000, and `reason`) without waiting for the server's reply;
+   * its `close` event carries them, with wasClean false. An attempt in progress is abandoned like
+   * a failed one (close 1006). Validates like close().
+   */
+  reconnect(code?: number, reason = "reconnect()"): void {
+    checkClose(code, reason);
     if (this.#final()) return;
-    this.#state == S.Reconnecting ? this.#now() : this.#fail(this.#s, "reconnect()", undefined, false, true);
+    this.#state == S.Reconnecting ? this.#now() : this.#fail(this.#s, reason, undefined, this.#state == S.Open ? code ?? NORMAL : ABNORMAL, true);
   }
 
   /** Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good first. */
@@ -238,10 +269,11 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       o.connectTimeout,
     );
     try {
-      const url = String(await resolve(this.#url));
+      const u = parse(await resolve(this.#url));
       const p = await resolve(o.protocols);
       if (n != this.#n) return;
-      this.#href = url;
+      const url = (this.#href = u.href);
+      this.#origin = u.origin;
       this.#offered = [p ?? []].flat();
       const s: Socket = (this.#s = o.transport ? new this.#WS(url, p, o.transport as never) : new this.#WS(url, p));
       // Codecs decode string | ArrayBuffer, never Blob.
@@ -296,7 +328,17 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#set(S.Open);
     // A statechange listener closed or reconnected.
     if (this.#state != S.Open) return;
-    const probe = k && (s.ping ? () => s.ping!() : m != null && (() => s.send(typeof m == "function" ? m() : m)));
+    // The heartbeat goes through #send, so the unsent-bytes bookkeeping knows its bytes are no
+    // message's. A message() that throws is reported; the unanswered probe then times out.
+    const probe =
+      k &&
+      (s.ping
+        ? () => s.ping!()
+        : m != null &&
+          (() => {
+            const d = typeof m == "function" ? this.#call(m, 0) : m;
+            if (d != null) this.#send(d, HEARTBEAT);
+          }));
     if (probe) {
       const n = this.#n;
       const ka = (this.#ka = keepalive(k, c, probe, () => this.#fail(s, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt)));
@@ -306,15 +348,16 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#emit("open");
   }
 
-  /** The one receive path: stats, liveness, heartbeat replies, decoding, delivery. */
+  /** The one receive path: liveness, heartbeat replies, stats, decoding, delivery. */
   #receive(data: unknown) {
     const st = this.#st;
     const c = this.#codec;
-    const pong = !!this.#o.keepalive?.isPong?.(data);
-    st.messagesIn++;
-    st.bytesIn += sizeOf(data);
+    // An isPong that throws is reported, and the data is a message: nothing is lost.
+    const pong = !!this.#call(this.#o.keepalive?.isPong, data);
     this.#ka?.alive(pong);
     if (pong) return;
+    st.messagesIn++;
+    st.bytesIn += sizeOf(data);
     if (c)
       try {
         data = c.decode(data as string | ArrayBuffer);
@@ -323,16 +366,16 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       }
     // A reply taken by correlate() (request/response) is not also a message.
     if (this[INTERCEPT]?.(data as In)) return;
-    this.dispatchEvent(new MessageEvent("message", { data }));
+    this.dispatchEvent(new MessageEvent("message", { data, origin: this.#origin }));
   }
 
-  #send(d: SendData, m: Out) {
+  #send(d: SendData, m: Out | typeof HEARTBEAT) {
     const s = this.#s!;
+    const st = this.#st;
     const n = sizeOf(d);
     const sent = this.#sent;
     s.send(d);
-    this.#st.messagesOut++;
-    this.#st.bytesOut += n;
+    if (m != HEARTBEAT) st.messagesOut++, (st.bytesOut += n);
     // Remember the messages the transport's bufferedAmount still covers (the newest ones).
     const b = s.bufferedAmount;
     if (b > 0) sent.push([m, n]), (this.#sentBytes += n);
@@ -349,7 +392,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const sent = this.#sent;
     let i = sent.length;
     for (let left = s.bufferedAmount; i && left > 0; ) left -= sent[--i]![1];
-    for (const [m] of sent.splice(i)) this.#drop(m, "unsent");
+    for (const [m] of sent.splice(i)) m != HEARTBEAT && this.#drop(m, "unsent");
     sent.length = this.#sentBytes = 0;
   }
 
@@ -360,11 +403,15 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const up = this.#up && o.clock.now() - this.#up;
     this.#stop();
     if (error) this.#emit("error", { error });
+    // reconnect() reconnects even with `reconnect: false`: that option stops automatic retries. A
+    // shouldReconnect that throws is reported and the default policy applies.
+    const retry = now || (r && (this.#call(r.shouldReconnect, ev) ?? retryable(ev.code)));
+    // An error listener or shouldReconnect may have called close(): that ends it, once.
+    if (this.#state == S.Closed) return;
     const next =
       !final &&
       this.#state != S.Closing &&
-      // reconnect() reconnects even with `reconnect: false`: that option stops automatic retries.
-      (now || (r && (r.shouldReconnect?.(ev) ?? retryable(ev.code)))) &&
+      retry &&
       (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r!, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
     this.#wait = 0;
     if (!next) return this.#end(ev);
@@ -393,30 +440,41 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     later ? o.clock.setTimeout(() => this.#emit("close", ev), 0) : this.#emit("close", ev);
   }
 
-  #drop = (message: Out, reason: DropReason, error?: unknown) => {
+  #drop = (message: Out, reason: DropReason, error: unknown = reason == "closed" ? createError("ERR_CLOSED", "closed") : undefined) => {
     this.#st.dropped++;
     this.#emit("drop", { message, reason, error });
   };
 
   /**
-   * Abandon socket `s` (if any) without waiting for its close event: connect timeout, dead link,
-   * reconnect(), subprotocol not selected (`final`, closed with 1002).
+   * Abandon socket `s` (if any) without waiting for its close event. `code` 1006 (connect timeout,
+   * dead link, an attempt reconnect() abandons): no closing handshake, the transport is terminated
+   * where it can be. Else a close frame with it: reconnect() of an open connection, and 1002 for a
+   * subprotocol not selected, which is final.
    */
-  #fail(s: Socket | undefined, reason: string, error?: unknown, final?: boolean, now?: boolean) {
+  #fail(s: Socket | undefined, reason: string, error?: unknown, code = ABNORMAL, now?: boolean) {
     this.#stop();
     // Before the socket is dropped: what it had not sent yet is reported (see #unsent).
     if (s) this.#unsent(s);
     try {
-      final || !s?.terminate ? s?.close(final ? 1002 : undefined) : s.terminate();
+      code != ABNORMAL ? s?.close(code, reason) : s?.terminate ? s.terminate() : s?.close();
     } catch {
       // Browsers refuse protocol close codes such as 1002.
       s!.close();
     }
-    this.#lost({ code: final ? 1002 : ABNORMAL, reason, wasClean: false }, error, now, final);
+    this.#lost({ code, reason, wasClean: false }, error, now, code == 1002);
   }
 
   #noProtocol(s: Socket, why: string) {
-    this.#fail(s, "subprotocol not selected", createError("ERR_PROTOCOL_NOT_SELECTED", why, 1002), true);
+    this.#fail(s, "subprotocol not selected", createError("ERR_PROTOCOL_NOT_SELECTED", why, 1002), 1002);
+  }
+
+  /** Runs a user callback; what it throws is reported as an `error` event and reads as undefined. */
+  #call<A, R>(f: ((a: A) => R) | undefined, a: A): R | undefined {
+    try {
+      return f?.(a);
+    } catch (error) {
+      this.#emit("error", { error });
+    }
   }
 
   /** Detach from the current attempt: its late events and timers are ignored from now on. */

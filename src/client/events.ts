@@ -9,6 +9,12 @@ export type EventWith<T> = Event & Readonly<T>;
 
 export type OpenEvent = Event;
 /**
+ * The runtime's MessageEvent where its types declare one (DOM lib, @types/node): `ports` and
+ * `source` are typed like it, so its MessageEvent and ours are assignable both ways (a client fits
+ * where a DOM WebSocket is expected, whose onmessage takes the DOM's MessageEvent).
+ */
+type GlobalMessageEvent = typeof globalThis extends { MessageEvent: { prototype: infer E } } ? E : unknown;
+/**
  * `data` is the decoded message with a codec, else the raw W3C data. At run time this is the
  * runtime's MessageEvent. The type spells out MessageEvent's members instead of naming the DOM
  * lib's MessageEvent<In> (which @types/node does not declare as generic), so it needs no DOM lib
@@ -20,9 +26,9 @@ export interface ResilientMessageEvent<In> extends Event {
   readonly lastEventId: string;
   readonly origin: string;
   /** Always empty for WebSocket messages. */
-  readonly ports: readonly never[];
+  readonly ports: GlobalMessageEvent extends { ports: infer P } ? P : readonly never[];
   /** Always null for WebSocket messages. */
-  readonly source: null;
+  readonly source: GlobalMessageEvent extends { source: infer S } ? S : null;
   /** The DOM's legacy initializer; browsers have it, Node's and Deno's MessageEvent do not. */
   initMessageEvent(type: string, ...legacy: never[]): void;
 }
@@ -40,7 +46,10 @@ export type ReconnectingEvent = EventWith<{
   reason: string;
 }>;
 export type StateChangeEvent = EventWith<{ from: State; to: State }>;
-/** `error` is the codec's exception for reason "encode". */
+/**
+ * Why: "overflow" or "ttl" (the queue discarded it), "closed" (queued at, or sent after, the final
+ * close; `error` is ERR_CLOSED), "encode" (`error` is the codec's exception), "unsent" (see DropReason).
+ */
 export type DropEvent<Out> = EventWith<{ message: Out; reason: DropReason; error?: unknown }>;
 export type DecodeErrorEvent = EventWith<{ data: unknown; error: unknown }>;
 

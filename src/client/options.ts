@@ -54,7 +54,8 @@ export interface ReconnectOptions {
   /**
    * Decides whether a close is retried. Return `undefined` for the default policy: every close is
    * retried except 1008 (policy violation) and 4000–4999 (application codes); 1000 from the server
-   * is retried (servers restart with it). An application `close()` is never retried.
+   * is retried (servers restart with it). An application `close()` is never retried. If it
+   * throws, the exception is an `error` event and the default policy applies.
    * @example { shouldReconnect: (event) => event.code !== 4001 || undefined }
    */
   shouldReconnect?: (event: CloseEventLike) => boolean | undefined;
@@ -74,14 +75,16 @@ export interface KeepaliveOptions {
   timeout?: number;
   /**
    * Application heartbeat, for transports that cannot ping (browsers): the frame sent as the
-   * probe, or a function making it. Unused when the transport has `ping()`. Without `ping()` and
-   * without a heartbeat, a quiet link is never declared dead.
+   * probe, or a function making it (if it throws: an `error` event, and the probe counts as
+   * unanswered). Unused when the transport has `ping()`. Without `ping()` and without a heartbeat,
+   * a quiet link is never declared dead. Probes and replies are not counted in `stats`.
    * @example { message: '{"type":"ping"}', isPong: (data) => data === '{"type":"pong"}' }
    */
   message?: SendData | (() => SendData);
   /**
    * Recognizes the server's heartbeat reply in raw received data. Replies count as liveness and
-   * are not delivered as messages.
+   * are not delivered as messages. If it throws, the exception is an `error` event and the data is
+   * delivered as a message.
    */
   isPong?: (data: unknown) => boolean;
 }
@@ -106,9 +109,10 @@ export interface QueueOptions {
    */
   overflow?: Overflow;
   /**
-   * Milliseconds a queued message stays valid; older ones are dropped (reason "ttl") instead of sent.
-   * @default Infinity
-   * @example { ttl: 60_000 }
+   * Milliseconds a queued message stays valid; older ones are dropped (reason "ttl") instead of
+   * sent. `Infinity` keeps them until they are sent or the client closes.
+   * @default 60000
+   * @example { ttl: 10_000 }
    */
   ttl?: number;
 }
@@ -146,8 +150,11 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
    */
   codec?: Codec<In, Out>;
   /**
-   * Codec per subprotocol, chosen after the handshake by the protocol the server selected
-   * (`codec` is the fallback). Messages queued before the handshake are re-encoded if needed.
+   * Codec per subprotocol, chosen after the handshake by the protocol the server selected.
+   * Messages sent before the first handshake are encoded with `codec`, or without it the first
+   * codec of the map; that codec is also the fallback when the server selects no subprotocol or
+   * one not in the map (so typed messages never go out or come in raw). Messages queued under
+   * another codec are re-encoded at the flush.
    * @default none
    * @example { protocols: ["v2.json", "v2.bin"], codecs: { "v2.json": json(), "v2.bin": myCodec } }
    */
@@ -180,7 +187,7 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
   keepalive?: KeepaliveOptions | false;
   /**
    * The queue that keeps messages sent while not open.
-   * @default { maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest", ttl: Infinity }
+   * @default { maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest", ttl: 60000 }
    * @example { queue: { maxMessages: 100, overflow: "error" } }
    */
   queue?: QueueOptions;
@@ -222,7 +229,7 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
 
 /**
  * Options normalized once into a filled object. Defaults that mean "no limit" or the first policy
- * (jitter "full", maxRetries and ttl Infinity, overflow "drop-oldest") are left absent: the parts
+ * (jitter "full", maxRetries Infinity, overflow "drop-oldest") are left absent: the parts
  * read an absent value as that default, which keeps them out of the browser bundle.
  */
 export interface Normalized<In, Out>
@@ -248,7 +255,7 @@ export const normalize = <In, Out>(o: ResilientOptions<In, Out>, clock: Clock): 
       },
   connectTimeout: o.connectTimeout ?? 10_000,
   keepalive: o.keepalive === false ? undefined : { interval: 25_000, timeout: 10_000, ...o.keepalive },
-  queue: { maxMessages: 1_000, maxBytes: 1 << 20, ...o.queue },
+  queue: { maxMessages: 1_000, maxBytes: 1 << 20, ttl: 60_000, ...o.queue },
   clock: o.clock ?? clock,
   random: o.random ?? Math.random,
 });

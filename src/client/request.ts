@@ -38,7 +38,8 @@ export interface RequestsOptions<In, Out> {
   timeout?: number;
   /**
    * Send a pending request again (same id) on the next connection when the one it went out on is
-   * lost. `false` rejects it with ERR_CONNECTION instead (for requests that must not run twice).
+   * lost, also when that connection ended before the transport sent all of it (`drop` reason
+   * "unsent"). `false` rejects it with ERR_CONNECTION instead (for requests that must not run twice).
    * @default true
    */
   resend?: boolean;
@@ -72,7 +73,9 @@ export interface Requester<In, Out> {
    * Sends `message` with a fresh correlation id and resolves with the reply carrying it; that
    * reply is not also a `message` event. Re-sent after a reconnect unless `resend: false`. Rejects
    * with ResilientErrors: ERR_REQUEST_TIMEOUT, ERR_ABORTED, ERR_CONNECTION (connection lost with
-   * `resend: false`), ERR_QUEUE_FULL (dropped from the send queue), ERR_CLOSED.
+   * `resend: false`), ERR_QUEUE_FULL (dropped from the send queue: overflow or ttl), the codec's
+   * error (or ERR_INVALID_ARGUMENT with it as cause) when the selected subprotocol's codec cannot
+   * encode it, ERR_CLOSED (the client closed for good before the reply).
    */
   request<Reply extends In = In>(message: Out, options?: RequestOptions): Promise<Reply>;
 }
@@ -85,8 +88,11 @@ export interface Requests<In, Out> extends Requester<In, Out> {
   opened(): void;
   /** The current connection is gone (a reconnect may follow). */
   disconnected(): void;
-  /** A queued message was discarded: its request, if any, rejects with ERR_QUEUE_FULL. */
-  dropped(message: Out, reason: string): void;
+  /**
+   * A message was discarded (`drop` event): its request, if any, rejects (ERR_QUEUE_FULL for
+   * overflow and ttl), except for "unsent", which is a lost connection's request.
+   */
+  dropped(message: Out, reason: string, error?: unknown): void;
   /** The client closed for good: every pending and later request rejects with ERR_CLOSED. */
   closed(): void;
 }
@@ -198,9 +204,20 @@ export function createRequests<In, Out>(
         if (!p.resend && p.on <= conn) p.fail(createError("ERR_CONNECTION", `request ${key}: connection lost before the reply (resend: false)`));
     },
 
-    dropped(message, reason) {
-      for (const [key, p] of pending)
-        if (p.m === message) p.fail(createError("ERR_QUEUE_FULL", `request ${key}: dropped from the send queue (${reason})`));
+    dropped(message, reason, error) {
+      // "unsent" went out on a connection that is ending: like any request on a lost connection,
+      // disconnected() or closed() settles it next (re-sent, ERR_CONNECTION or ERR_CLOSED).
+      if (reason != "unsent")
+        for (const [key, p] of pending)
+          if (p.m === message)
+            p.fail(
+              reason == "overflow" || reason == "ttl"
+                ? createError("ERR_QUEUE_FULL", `request ${key}: dropped from the send queue (${reason})`)
+                : // "closed" carries ERR_CLOSED; "encode" the codec's error
+                  isResilientError(error)
+                  ? error
+                  : createError("ERR_INVALID_ARGUMENT", `request ${key}: not sent (${reason}): ${error}`, undefined, error),
+            );
     },
 
     closed() {
@@ -222,8 +239,9 @@ export interface RequestHost<In, Out> {
 
 /**
  * Requests bound to a client: its `open` event re-sends (so a protocol handshake sent by an earlier
- * `open` listener goes first), leaving "open" is a disconnect, reaching "closed" is final, and a
- * `drop` of a request's message rejects it. Replies are taken in the client's receive hook, chained
+ * `open` listener goes first), leaving "open" is a disconnect (but for "closing": close() is final,
+ * and the reply may still come until "closed"), reaching "closed" is final, and a `drop` of a
+ * request's message rejects it. Replies are taken in the client's receive hook, chained
  * after any hook already there (several correlators on one client each see what the previous left).
  */
 export function attachRequests<In, Out>(host: RequestHost<In, Out>, o: RequestsOptions<In, Out>, clock: RequestClock): Requests<In, Out> {
@@ -231,10 +249,13 @@ export function attachRequests<In, Out>(host: RequestHost<In, Out>, o: RequestsO
   const previous = host[INTERCEPT];
   host[INTERCEPT] = (message) => !!previous?.(message) || r.match(message);
   host.addEventListener("open", () => r.opened());
-  host.addEventListener("drop", (e) => r.dropped((e as Event & { message: Out }).message, (e as Event & { reason: string }).reason));
+  host.addEventListener("drop", (e) => {
+    const { message, reason, error } = e as Event & { message: Out; reason: string; error?: unknown };
+    r.dropped(message, reason, error);
+  });
   host.addEventListener("statechange", (e) => {
     const { from, to } = e as Event & { from: string; to: string };
-    if (from == "open") r.disconnected();
+    if (from == "open" && to != "closing") r.disconnected();
     if (to == "closed") r.closed();
   });
   return r;

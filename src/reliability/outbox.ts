@@ -4,7 +4,7 @@ import type { Clock } from "./clock.js";
 export type Overflow = "drop-oldest" | "drop-newest" | "error";
 /**
  * Why a message was discarded: the queue was full, it waited longer than ttl, the client closed for
- * good, (at the flush) the negotiated subprotocol's codec could not encode it, or it was given to a
+ * good (it was queued, or sent after close()), (at the flush) the negotiated subprotocol's codec could not encode it, or it was given to a
  * connection that ended before sending all of it ("unsent": it may not have reached the server).
  */
 export type DropReason = "overflow" | "ttl" | "closed" | "encode" | "unsent";

@@ -208,7 +208,25 @@ test("application close() is final: even a server's 1000 is not retried, and no 
   await clock.advance(60_000);
   assert.equal(sockets.length, 1);
   assert.equal(clock.timers.size, 0);
-  assert.throws(() => ws.send("x"), (e: unknown) => isResilientError(e) && e.code == "ERR_CLOSED" && /send\(\) after close\(\)/.test(e.message) && ws.readyState == 3);
+});
+
+test("send() after close() does not throw (as WebSocket.send): it returns dropped and raises drop (closed, ERR_CLOSED)", async () => {
+  const { ws, last } = client();
+  const drops: Array<[unknown, string, unknown]> = [];
+  ws.on("drop", (e) => drops.push([e.message, e.reason, (e.error as { code?: string } | undefined)?.code]));
+  await flush();
+  last().serverOpen();
+  ws.close();
+  assert.equal(ws.send("while closing"), "dropped");
+  last().serverClose(1000);
+  assert.equal(ws.readyState, 3);
+  assert.equal(ws.send("after close"), "dropped");
+  assert.deepEqual(drops, [
+    ["while closing", "closed", "ERR_CLOSED"],
+    ["after close", "closed", "ERR_CLOSED"],
+  ]);
+  assert.deepEqual(last().sent, [], "nothing reached the transport");
+  assert.equal(ws.stats.dropped, 2);
 });
 
 test("close() while waiting to reconnect ends at once; its close event comes in a task of its own, like a browser's", async () => {
@@ -457,7 +475,9 @@ test("keepalive with an application heartbeat: message/isPong, replies not deliv
   last().serverMessage("pong");
   last().serverMessage("hello");
   assert.deepEqual(messages, ["message:hello"]);
-  assert.equal(ws.stats.messagesIn, 2);
+  // Heartbeat probes and replies are counted in neither direction (protocol pings are not either).
+  const { messagesIn, bytesIn, messagesOut, bytesOut } = ws.stats;
+  assert.deepEqual({ messagesIn, bytesIn, messagesOut, bytesOut }, { messagesIn: 1, bytesIn: 5, messagesOut: 0, bytesOut: 0 });
   await clock.advance(1000);
   assert.deepEqual(last().sent, ["ping", "ping"]);
   await clock.advance(500);
@@ -541,10 +561,22 @@ test("reconnect() drops the connection and connects again at once", async () => 
   last().serverOpen();
   const log = record(ws, ["close", "reconnecting"], (e) => `${e.code} ${e.reason}`);
   ws.reconnect();
-  assert.equal(sockets[0]!.closeCalls.length, 1);
+  // A clean close (1000), not a terminate; the next attempt does not wait for the server's reply.
+  assert.deepEqual(sockets[0]!.closeCalls, [[1000, "reconnect()"]]);
+  assert.equal(sockets[0]!.terminated, false);
   await clock.advance(0);
   assert.equal(sockets.length, 2);
-  assert.deepEqual(log, ["close:1006 reconnect()", "reconnecting:1006 reconnect()"]);
+  assert.deepEqual(log, ["close:1000 reconnect()", "reconnecting:1000 reconnect()"]);
+  // A code and reason of the caller's, checked like close()'s.
+  last().serverOpen();
+  assert.throws(() => ws.reconnect(1001), { name: "InvalidAccessError" });
+  ws.reconnect(4001, "switch region");
+  assert.deepEqual(sockets[1]!.closeCalls, [[4001, "switch region"]]);
+  assert.deepEqual(log.slice(2), ["close:4001 switch region", "reconnecting:4001 switch region"]);
+  // During an attempt (nothing open yet) it is abandoned like a failed attempt.
+  await clock.advance(0);
+  ws.reconnect();
+  assert.deepEqual(log.slice(4), ["close:1006 reconnect()", "reconnecting:1006 reconnect()"]);
   ws.close();
 });
 
@@ -595,7 +627,7 @@ test("requireProtocol: none selected fails the connection, not retried, error ER
   await flush();
   last().serverOpen("");
   assert.deepEqual(log, ["error:ERR_PROTOCOL_NOT_SELECTED", "close:1002"]);
-  assert.deepEqual(last().closeCalls, [[1002, undefined]]);
+  assert.deepEqual(last().closeCalls, [[1002, "subprotocol not selected"]]);
   assert.equal(ws.state, "closed");
   await clock.advance(60_000);
   assert.equal(sockets.length, 1);
@@ -919,4 +951,122 @@ test("a connection the client abandons (keepalive timeout) reports its unsent me
   assert.deepEqual(drops, ["drop:hello/unsent"]);
   ws.close();
   await clock.advance(0);
+});
+
+test("the queue's ttl defaults to 60 s (API.md): a message queued longer is dropped, reason ttl", async () => {
+  const { ws, clock } = client({ reconnect: false, connectTimeout: 1e9 });
+  const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  ws.send("old");
+  await clock.advance(59_999);
+  assert.deepEqual(drops, []);
+  assert.equal(ws.stats.queued, 1);
+  await clock.advance(2);
+  assert.deepEqual(drops, ["drop:old/ttl"]);
+  assert.equal(ws.stats.queued, 0);
+  ws.close();
+  await clock.advance(0);
+});
+
+test("a heartbeat probe still in bufferedAmount when the connection ends is not reported as an unsent message", async () => {
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500, message: "ping" }, reconnect: { minDelay: 10, maxDelay: 10 } });
+  const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  await flush();
+  const s = last();
+  s.serverOpen();
+  s.bufferedAmount = 5;
+  ws.send("hello");
+  s.bufferedAmount = 9; // "hello" and the probe
+  await clock.advance(1000);
+  assert.deepEqual(s.sent, ["hello", "ping"]);
+  s.bufferedAmount = 4; // "hello" left; the probe did not
+  s.serverClose(1006);
+  assert.deepEqual(drops, []);
+  assert.deepEqual([ws.stats.messagesOut, ws.stats.bytesOut], [1, 5]);
+  ws.close();
+  await clock.advance(0);
+});
+
+test("a keepalive.message() that throws is an error event, not an exception out of a timer; the probe counts as unanswered", async () => {
+  const boom = new Error("no heartbeat");
+  const { ws, clock, last } = client({
+    keepalive: {
+      interval: 1000,
+      timeout: 500,
+      message: () => {
+        throw boom;
+      },
+    },
+    reconnect: { minDelay: 10, maxDelay: 10 },
+  });
+  const log = record(ws, ["error", "reconnecting"], (e) => (e.type == "error" ? String((e.error as Error).message) : String(e.reason)));
+  await flush();
+  last().serverOpen();
+  await clock.advance(1000);
+  assert.deepEqual(log, ["error:no heartbeat"]);
+  assert.deepEqual(last().sent, []);
+  await clock.advance(500);
+  assert.deepEqual(log, ["error:no heartbeat", "reconnecting:keepalive timeout"]);
+  ws.close();
+  await clock.advance(0);
+});
+
+test("a shouldReconnect that throws is an error event, the default policy applies, and close() still completes", async () => {
+  const boom = new Error("policy bug");
+  const { ws, clock, sockets, last } = client({
+    reconnect: {
+      minDelay: 10,
+      maxDelay: 10,
+      shouldReconnect: () => {
+        throw boom;
+      },
+    },
+  });
+  const log = record(ws, ["error", "close", "reconnecting"], (e) => (e.type == "error" ? (e.error as Error).message : String(e.code)));
+  await flush();
+  last().serverOpen();
+  last().serverClose(1001); // retried by the default policy
+  assert.deepEqual(log, ["error:policy bug", "close:1001", "reconnecting:1001"]);
+  await clock.advance(10);
+  last().serverOpen();
+  assert.equal(ws.state, "open");
+  last().serverClose(4000); // not retried by the default policy
+  assert.deepEqual(log.slice(3), ["error:policy bug", "close:4000"]);
+  assert.equal(ws.state, "closed");
+  assert.equal(sockets.length, 2);
+});
+
+test("an error listener that calls close() while a failed attempt is being handled ends the client once", async () => {
+  const clock = new FakeClock();
+  const t = transport();
+  const ws = new ResilientWebSocket(() => Promise.reject(new Error("no token")), { WebSocket: t.WebSocket, clock, window: null });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  ws.on("error", () => ws.close());
+  const closes = record(ws, ["close"], (e) => String(e.code));
+  await clock.advance(0); // the provider fails: an error event, during which close() is called
+  await clock.advance(0);
+  process.off("unhandledRejection", onUnhandled);
+  assert.deepEqual(unhandled, []);
+  assert.equal(ws.state, "closed");
+  assert.equal(closes.length, 1);
+  assert.equal(t.sockets.length, 0);
+});
+
+test("close() with requests pending: all reject with ERR_CLOSED when the client reaches closed, whatever their resend", async () => {
+  const { ws, last } = client<{ id?: number }, { id?: number }>({ codec: jsonCodec as Codec<{ id?: number }, { id?: number }> });
+  const { correlate } = await import("../../src/client/request.js");
+  const rpc = correlate(ws, { setId: (m, id) => ({ ...m, id: id as number }), getId: (m) => m.id });
+  await flush();
+  last().serverOpen();
+  const outcome: string[] = [];
+  const settle = (p: Promise<unknown>, name: string) => p.then(() => outcome.push(`${name}:ok`), (e) => outcome.push(`${name}:${e.code}`));
+  const a = settle(rpc.request({}, { resend: true }), "resend");
+  const b = settle(rpc.request({}, { resend: false }), "no-resend");
+  ws.close();
+  await flush();
+  assert.deepEqual(outcome, [], "still pending while closing: the reply may still come");
+  last().serverClose(1000);
+  await Promise.all([a, b]);
+  assert.deepEqual(outcome, ["resend:ERR_CLOSED", "no-resend:ERR_CLOSED"]);
 });

@@ -11,6 +11,7 @@ import { json, text } from "../../src/client/codecs.js";
 import type { StandardSchemaV1 } from "../../src/client/schema.js";
 import { WebSocket as BuiltIn } from "../../src/node-client.js";
 import type { TransportConstructor } from "../../src/adapters/transport.js";
+import type { ResilientOptions } from "../../src/client/options.js";
 import { isResilientError } from "../../src/errors.js";
 
 type Quote = { type: "quote"; pair: string; bid: number };
@@ -85,7 +86,7 @@ const transports: Array<[string, TransportConstructor]> = [
 const requesters = new WeakMap<ResilientWebSocket<ServerMsg, ClientMsg>, Requester<ServerMsg, ClientMsg>>();
 const rpc = (ws: ResilientWebSocket<ServerMsg, ClientMsg>) => requesters.get(ws)!;
 
-function client(transport: TransportConstructor, path = "/", extra: Partial<ConstructorParameters<typeof ResilientWebSocket<ServerMsg, ClientMsg>>[1]> = {}) {
+function client(transport: TransportConstructor, path = "/", extra: ResilientOptions<ServerMsg, ClientMsg> = {}) {
   const ws = new ResilientWebSocket<ServerMsg, ClientMsg>(server.url + path, {
     WebSocket: transport,
     codec: json<ServerMsg, ClientMsg>(),

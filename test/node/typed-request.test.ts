@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { attachRequests, correlate, createRequests, type RequestClock } from "../../src/client/request.js";
 import { INTERCEPT, ResilientWebSocket } from "../../src/client/client.js";
 import WS from "ws";
-import { isResilientError, type ErrorCode } from "../../src/errors.js";
+import { createError, isResilientError, type ErrorCode } from "../../src/errors.js";
 
 type Out = { op: string; id?: string | number };
 type In = { type: "reply"; id: number; result: string } | { type: "push"; id: number };
@@ -216,6 +216,37 @@ describe("Requests", () => {
     assert.equal(requests.size, 1);
     requests.dropped(sent[0] as Out, "ttl");
     assert.match((await rejectsWith(p, "ERR_QUEUE_FULL")).message, /\(ttl\)/);
+  });
+
+  it("a message dropped as unsent leaves its request to the connection's loss: re-sent (resend), else ERR_CONNECTION", async () => {
+    const { sent, requests } = setup();
+    requests.opened();
+    const again = requests.request({ op: "a" });
+    const once = requests.request({ op: "b" }, { resend: false });
+    requests.dropped(sent[0] as Out, "unsent");
+    requests.dropped(sent[1] as Out, "unsent");
+    assert.equal(requests.size, 2, "neither rejected by the drop itself");
+    requests.disconnected();
+    await rejectsWith(once, "ERR_CONNECTION");
+    requests.opened();
+    assert.deepEqual(sent.map((m) => m.id), [1, 2, 1], "re-sent with the same id");
+    assert.equal(requests.match({ type: "reply", id: 1, result: "ok" }), true);
+    assert.ok(await again);
+  });
+
+  it("a message dropped as encode rejects with the codec's error; as closed with ERR_CLOSED", async () => {
+    const { sent, requests } = setup();
+    const codecError = createError("ERR_INVALID_ARGUMENT", "json(): undefined");
+    const a = requests.request({ op: "a" });
+    const b = requests.request({ op: "b" });
+    const c = requests.request({ op: "c" });
+    requests.dropped(sent[0] as Out, "encode", codecError);
+    assert.equal(await a.catch((e: unknown) => e), codecError);
+    const plain = new TypeError("circular");
+    requests.dropped(sent[1] as Out, "encode", plain);
+    assert.equal((await rejectsWith(b, "ERR_INVALID_ARGUMENT")).cause, plain);
+    requests.dropped(sent[2] as Out, "closed", createError("ERR_CLOSED", "closed"));
+    await rejectsWith(c, "ERR_CLOSED");
   });
 });
 

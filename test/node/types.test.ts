@@ -68,4 +68,41 @@ describe("type tests (tsc)", { timeout: 120_000 }, () => {
       await rm(scratch, { recursive: true, force: true });
     }
   });
+
+  it("drop-in for the DOM WebSocket: assignable to `WebSocket`, the (url, protocols) form, the built-in client too", async () => {
+    // Compiled with the project's settings (lib "dom"), against src; a scratch file, as above.
+    const scratch = join(ROOT, "node_modules/.cache/resilient-ws-types", `dom-${process.pid}`);
+    await mkdir(scratch, { recursive: true });
+    try {
+      const src = (file: string) => JSON.stringify(join(ROOT, "src", file));
+      await writeFile(
+        join(scratch, "dom.ts"),
+        [
+          `import { ResilientWebSocket } from ${src("index.js")};`,
+          `import { WebSocket as BuiltIn } from ${src("node-client.js")};`,
+          `const rws = new ResilientWebSocket("ws://x/");`,
+          `export const asDom: WebSocket = rws;`,
+          `export const useDom = (w: WebSocket): number => w.readyState;`,
+          `useDom(rws);`,
+          `export const binaryType: BinaryType = rws.binaryType;`,
+          `rws.binaryType = "arraybuffer";`,
+          `export const withProtocols = new ResilientWebSocket("ws://x/", ["a", "b"]);`,
+          `export const withProtocol = new ResilientWebSocket("ws://x/", "a");`,
+          `export const builtInAsDom: WebSocket = new BuiltIn("ws://x/");`,
+          `new BuiltIn("ws://x/").onclose = function (event) { return this.readyState + event.code; };`,
+          `new BuiltIn("ws://x/").onerror = function (event) { return this.readyState + event.message; };`,
+          `rws.onmessage = (event: MessageEvent) => event.data;`,
+          `rws.on("message", (event: MessageEvent) => event.data);`,
+        ].join("\n"),
+      );
+      await writeFile(
+        join(scratch, "tsconfig.json"),
+        JSON.stringify({ extends: join(ROOT, "tsconfig.json"), compilerOptions: { rootDir: "/" }, include: ["./*.ts"] }),
+      );
+      const { code, out } = await tsc(join(scratch, "tsconfig.json"));
+      assert.equal(code, 0, out);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
 });

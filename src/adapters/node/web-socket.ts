@@ -23,7 +23,16 @@ export interface WebSocketEventMap {
   pong: PongEvent;
 }
 
-type Handler<E> = ((this: WebSocket, event: E) => unknown) | null;
+/**
+ * `this` of an on* handler: the W3C members of the socket, named structurally. The class itself
+ * (with its #private fields) there would make the DOM's WebSocket, whose handlers take
+ * `this: WebSocket`, unassignable from an instance of ours.
+ */
+type W3CSelf = Pick<
+  WebSocket,
+  "url" | "readyState" | "protocol" | "extensions" | "binaryType" | "bufferedAmount" | "send" | "close" | "CONNECTING" | "OPEN" | "CLOSING" | "CLOSED"
+>;
+type Handler<E> = ((this: W3CSelf, event: E) => unknown) | null;
 type HandlerName = "open" | "message" | "close" | "error";
 
 interface Pending {
@@ -216,8 +225,9 @@ export class WebSocket extends EventTarget {
   set onclose(handler: Handler<CloseEvent>) {
     this.#onclose = this.#setHandler("close", this.#onclose, handler);
   }
-  get onerror(): Handler<ErrorEvent> {
-    return this.#onerror;
+  /** Read as the DOM types it (an `Event` handler), so an instance fits where a DOM WebSocket is expected; set with an ErrorEvent one. */
+  get onerror(): Handler<Event> {
+    return this.#onerror as Handler<Event>;
   }
   set onerror(handler: Handler<ErrorEvent>) {
     this.#onerror = this.#setHandler("error", this.#onerror, handler);
