@@ -237,7 +237,9 @@ test("close() right after a large compressed send: the time spent compressing do
   const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true, closeTimeout: 200 });
   await next(ws, "open");
   const server = await connected;
-  const got = new Promise<number>((resolve) => server.once("message", (data: Buffer) => resolve(data.length)));
+  let received = -1;
+  server.once("message", (data: Buffer) => (received = data.length));
+  const serverClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
   // Random bytes do not compress: zlib takes several hundred ms over 16 MiB, longer than closeTimeout.
   const data = new Uint8Array(16 << 20);
   for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
@@ -245,7 +247,8 @@ test("close() right after a large compressed send: the time spent compressing do
   const done = closed(ws);
   ws.close(1000);
   const event = await done;
-  assert.equal(await got, data.length);
+  await serverClosed;
+  assert.equal(received, data.length, "the server got the message before the close");
   assert.deepEqual([event.code, event.wasClean], [1000, true]);
   await peer.close();
 });
@@ -271,17 +274,20 @@ test("client_no_context_takeover offered and not repeated by the server: every m
     },
   });
   const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { clientNoContextTakeover: true, threshold: 0 } });
-  await next(ws, "open");
-  const message = "the same sentence, three times over, compressible";
-  for (let i = 0; i < 3; i++) ws.send(message);
-  while (frames.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
-  // Each payload with a fresh inflater: one that refers back to an earlier message would fail.
-  const inflated = frames.map((payload) =>
-    zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString(),
-  );
-  assert.deepEqual(inflated, [message, message, message]);
-  ws.terminate();
-  await peer.close();
+  try {
+    await next(ws, "open");
+    const message = "the same sentence, three times over, compressible";
+    for (let i = 0; i < 3; i++) ws.send(message);
+    while (frames.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Each payload with a fresh inflater: one that refers back to an earlier message would fail.
+    const inflated = frames.map((payload) =>
+      zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString(),
+    );
+    assert.deepEqual(inflated, [message, message, message]);
+  } finally {
+    ws.terminate();
+    await peer.close();
+  }
 });
 
 test("deflate: the server's close waits for messages still being inflated", async () => {

@@ -120,10 +120,13 @@ test("a pong that came with the 101 response between two messages is dispatched 
   ws.addEventListener("pong", () => order.push("pong"));
   const got = messages(ws, 2);
   ws.addEventListener("message", (event) => order.push(String(event.data)));
-  await got;
-  assert.deepEqual(order, ["first", "pong", "second"]);
-  ws.close();
-  await peer.close();
+  try {
+    await got;
+    assert.deepEqual(order, ["first", "pong", "second"]);
+  } finally {
+    ws.terminate();
+    await peer.close();
+  }
 });
 
 test("frames that came with the 101 response reach a listener added after awaiting open (WHATWG: open and messages are separate tasks)", async () => {
