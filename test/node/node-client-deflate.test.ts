@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import zlib from "node:zlib";
+import type net from "node:net";
 import { WebSocket, type NodeWebSocketOptions } from "../../src/node-client.js";
 import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
 import { constants as bufferConstants } from "node:buffer";
@@ -148,15 +149,20 @@ async function repeatedByteStream(mebibytes: number, fill = 0): Promise<Buffer> 
   return bomb.subarray(0, bomb.length - 4);
 }
 
+/** A raw server that accepts permessage-deflate with `extension` and hands the socket to `onUpgrade`. */
+function rawDeflatePeer(onUpgrade: (socket: net.Socket) => void, extension = "permessage-deflate"): ReturnType<typeof rawServer> {
+  return rawServer({
+    respond: (key) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: ${extension}\r\n\r\n`,
+    onUpgrade,
+  });
+}
+
 test("maxInflatedSize: a deflate bomb (34 MB inflating to 32 GiB) is refused with 1009 without inflating the rest", async () => {
   const bomb = await repeatedByteStream(32 * 1024);
-  const peer = await rawServer({
-    respond: (key) =>
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
-    onUpgrade: (socket) => {
-      socket.write(serverFrame(0x2, bomb, { rsv: 4 }));
-      socket.on("data", () => {});
-    },
+  const peer = await rawDeflatePeer((socket) => {
+    socket.write(serverFrame(0x2, bomb, { rsv: 4 }));
+    socket.on("data", () => {});
   });
   const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { maxInflatedSize: 1 << 20 } });
   const started = Date.now();
@@ -175,13 +181,9 @@ test("a text message longer than the runtime's longest string closes with 1009 (
   // there it must simply arrive.
   const size = 2 ** 29;
   const payload = await repeatedByteStream(size >> 20, 0x61);
-  const peer = await rawServer({
-    respond: (key) =>
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
-    onUpgrade: (socket) => {
-      socket.write(serverFrame(0x1, payload, { rsv: 4 }));
-      socket.on("data", () => {});
-    },
+  const peer = await rawDeflatePeer((socket) => {
+    socket.write(serverFrame(0x1, payload, { rsv: 4 }));
+    socket.on("data", () => {});
   });
   const ws = new WebSocket(peer.url, undefined, { maxPayload: 2 ** 30, perMessageDeflate: { maxInflatedSize: 2 ** 30 } });
   let received = -1;
@@ -203,24 +205,20 @@ test("a text message longer than the runtime's longest string closes with 1009 (
 test("a pong behind a message still inflating is dispatched after it, in wire order", async () => {
   const big = "x".repeat(2 << 20);
   const compressed = zlib.deflateRawSync(Buffer.from(big), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  const peer = await rawServer({
-    respond: (key) =>
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n`,
-    onUpgrade: (socket) => {
-      // Sent a little after open, so the order is decided by the inflate, not by the held 101 frames.
-      setTimeout(() => {
-        socket.write(
-          Buffer.concat([
-            serverFrame(0x1, compressed.subarray(0, compressed.length - 4), { rsv: 4 }),
-            serverFrame(0xa, "p1"),
-            serverFrame(0x1, "after"),
-            serverFrame(0x8, Buffer.from([0x03, 0xe8])),
-          ]),
-        );
-      }, 50);
-      socket.on("data", () => socket.end());
-    },
-  });
+  const peer = await rawDeflatePeer((socket) => {
+    // Sent a little after open, so the order is decided by the inflate, not by the held 101 frames.
+    setTimeout(() => {
+      socket.write(
+        Buffer.concat([
+          serverFrame(0x1, compressed.subarray(0, compressed.length - 4), { rsv: 4 }),
+          serverFrame(0xa, "p1"),
+          serverFrame(0x1, "after"),
+          serverFrame(0x8, Buffer.from([0x03, 0xe8])),
+        ]),
+      );
+    }, 50);
+    socket.on("data", () => socket.end());
+  }, "permessage-deflate; server_no_context_takeover");
   const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });
   const order: string[] = [];
   ws.onmessage = (event) => order.push(`message ${(event.data as string).length}`);
@@ -255,23 +253,19 @@ test("close() right after a large compressed send: the time spent compressing do
 
 test("client_no_context_takeover offered and not repeated by the server: every message we send inflates on its own (RFC 7692 §7.1.1.2)", async () => {
   const frames: Buffer[] = [];
-  const peer = await rawServer({
-    respond: (key) =>
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
-    onUpgrade: (socket) => {
-      let buffered = Buffer.alloc(0);
-      socket.on("data", (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        // Masked frames with 7-bit lengths (RSV1 on): header 2 + mask 4.
-        while (buffered.length >= 6 && buffered.length >= 6 + (buffered[1]! & 0x7f)) {
-          const length = buffered[1]! & 0x7f;
-          const mask = buffered.subarray(2, 6);
-          const payload = Buffer.from(buffered.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4]!));
-          if ((buffered[0]! & 0x0f) === 0x1) frames.push(payload);
-          buffered = buffered.subarray(6 + length);
-        }
-      });
-    },
+  const peer = await rawDeflatePeer((socket) => {
+    let buffered = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      // Masked frames with 7-bit lengths (RSV1 on): header 2 + mask 4.
+      while (buffered.length >= 6 && buffered.length >= 6 + (buffered[1]! & 0x7f)) {
+        const length = buffered[1]! & 0x7f;
+        const mask = buffered.subarray(2, 6);
+        const payload = Buffer.from(buffered.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4]!));
+        if ((buffered[0]! & 0x0f) === 0x1) frames.push(payload);
+        buffered = buffered.subarray(6 + length);
+      }
+    });
   });
   const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { clientNoContextTakeover: true, threshold: 0 } });
   try {
@@ -313,15 +307,11 @@ test("deflate: the server's close waits for messages still being inflated", asyn
  * writes `frames`, then a close 1000; the client's messages and close event.
  */
 async function fromRawDeflateServer(frames: Buffer[], extension = "permessage-deflate"): Promise<{ messages: string[]; code: number; error: unknown }> {
-  const peer = await rawServer({
-    respond: (key) =>
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: ${extension}\r\n\r\n`,
-    onUpgrade: (socket) => {
-      socket.write(Buffer.concat([...frames, serverFrame(0x8, Buffer.from([0x03, 0xe8]))]));
-      // RFC 6455 §7.1.1: the server closes TCP once the client's close frame is in.
-      socket.on("data", () => socket.end());
-    },
-  });
+  const peer = await rawDeflatePeer((socket) => {
+    socket.write(Buffer.concat([...frames, serverFrame(0x8, Buffer.from([0x03, 0xe8]))]));
+    // RFC 6455 §7.1.1: the server closes TCP once the client's close frame is in.
+    socket.on("data", () => socket.end());
+  }, extension);
   try {
     const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });
     const received: string[] = [];
