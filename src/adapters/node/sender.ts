@@ -9,7 +9,7 @@ import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
 import { headerLength } from "../../protocol/encoder.js";
 import { HeldFrames } from "./held-frames.js";
-import { unsentBytes } from "./unsent-bytes.js";
+import { handleQueueSize, unsentBytes } from "./unsent-bytes.js";
 import { POOLED_MIN_BYTES } from "./frame-arena.js";
 import { buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
@@ -73,8 +73,7 @@ export class Sender implements FrameOutput {
    */
   unwritten(): [number, number] {
     const socket = this.#socket;
-    const inHandle = (socket as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle?.writeQueueSize;
-    return [this.#queuedBytes + (socket.destroyed ? 0 : unsentBytes(socket)), typeof inHandle === "number" ? inHandle : 0];
+    return [this.#queuedBytes + (socket.destroyed ? 0 : unsentBytes(socket)), handleQueueSize(socket) ?? 0];
   }
 
   /** Count what the socket holds now, before a caller destroys it (which empties the socket's buffer). */

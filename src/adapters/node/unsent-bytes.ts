@@ -25,9 +25,15 @@ export function unsentBytes(socket: net.Socket): number {
   const internals = socket as unknown as SocketInternals;
   if (internals.encrypted === true) return length;
   const state = internals._writableState;
-  const inLibuv = internals._handle?.writeQueueSize;
+  const inLibuv = handleQueueSize(socket);
   const inFlight = state?.writelen;
-  if (state?.writing !== true || typeof inLibuv !== "number" || typeof inFlight !== "number" || inFlight > length) return length;
+  if (state?.writing !== true || inLibuv === undefined || typeof inFlight !== "number" || inFlight > length) return length;
   // Bytes behind the write in progress, plus what libuv has not written of it.
   return length - inFlight + Math.min(inLibuv, inFlight);
+}
+
+/** Bytes of the write in progress that the socket's handle has not written yet; undefined without such a handle (Deno, Bun). */
+export function handleQueueSize(socket: net.Socket): number | undefined {
+  const size = (socket as unknown as SocketInternals)._handle?.writeQueueSize;
+  return typeof size === "number" ? size : undefined;
 }
