@@ -284,7 +284,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onmessage = (e: MessageEventLike) => live() && this.#receive(e.data);
       s.onopen = () => live() && this.#open(s);
       // Deno's WebSocket reports 0 for a failed handshake where browsers say 1006.
-      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(s), this.#lost({ code: code || ABNORMAL, reason, wasClean }));
+      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(this.#takeSent(), s), this.#lost({ code: code || ABNORMAL, reason, wasClean }));
       s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
@@ -388,12 +388,18 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    * (reason "unsent"), instead of vanishing. They may not have reached the server; whether to send
    * them again is the application's call, as a resend could duplicate one that did.
    */
-  #unsent(s: Socket) {
-    const sent = this.#sent;
+  #unsent(sent: Array<[Out | typeof HEARTBEAT, number]>, s: Socket) {
     let i = sent.length;
     for (let left = s.bufferedAmount; i && left > 0; ) left -= sent[--i]![1];
     for (const [m] of sent.splice(i)) m != HEARTBEAT && this.#drop(m, "unsent");
-    sent.length = this.#sentBytes = 0;
+  }
+
+  /** The messages `s` may not have sent yet (see #send), taken from the current connection's count. */
+  #takeSent() {
+    const sent = this.#sent;
+    this.#sent = [];
+    this.#sentBytes = 0;
+    return sent;
   }
 
   /** A connection or attempt ended: retry per policy (`now`: at once), or end for good (`final`: always). */
@@ -453,8 +459,13 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    */
   #fail(s: Socket | undefined, reason: string, error?: unknown, code = ABNORMAL, now?: boolean) {
     this.#stop();
-    // Before the socket is dropped: what it had not sent yet is reported (see #unsent).
-    if (s) this.#unsent(s);
+    const sent = this.#takeSent();
+    // What `s` had not sent yet is reported (see #unsent): a socket dropped now, before it is
+    // dropped; one closed with a close frame, only if it does not close cleanly, since the
+    // transport sends what it holds before the close frame and a clean close means the server
+    // got it (a clean reconnect() does not report, nor duplicate, what went out).
+    if (s && code == ABNORMAL) this.#unsent(sent, s);
+    else if (s) s.onclose = (e: CloseEventLike) => e.wasClean || this.#unsent(sent, s);
     try {
       code != ABNORMAL ? s?.close(code, reason) : s?.terminate ? s.terminate() : s?.close();
     } catch {

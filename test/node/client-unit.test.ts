@@ -938,6 +938,33 @@ test("messages the transport had not sent when the connection ended raise drop (
   await clock.advance(0);
 });
 
+test("reconnect() of an open connection reports its unsent messages only if that connection then closes uncleanly", async () => {
+  const { ws, clock, last } = client({ reconnect: { minDelay: 10, maxDelay: 10 } });
+  const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
+  await flush();
+  const first = last();
+  first.serverOpen();
+  first.bufferedAmount = 5;
+  ws.send("hello");
+  ws.reconnect();
+  assert.deepEqual(first.closeCalls, [[1000, "reconnect()"]]);
+  // The transport sends what it holds before its close frame: a clean close means it all arrived.
+  first.serverClose(1000);
+  assert.deepEqual(drops, []);
+  await clock.advance(0);
+  const second = last();
+  assert.notEqual(second, first);
+  second.serverOpen();
+  second.bufferedAmount = 5;
+  ws.send("again");
+  ws.reconnect();
+  // This one never completes its closing handshake: "again" may not have left.
+  second.serverClose(1006);
+  assert.deepEqual(drops, ["drop:again/unsent"]);
+  ws.close();
+  await clock.advance(0);
+});
+
 test("a connection the client abandons (keepalive timeout) reports its unsent messages before dropping it", async () => {
   const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
   const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
