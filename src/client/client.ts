@@ -117,7 +117,10 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #up = 0;
   /** Floor for the next reconnect delay from the server (Retry-After), in ms. */
   #wait?: number;
+  /** The browser says it is offline: no attempts until `online`. */
   #off?: boolean;
+  /** The page is in the back/forward cache (pagehide, persisted): no connection until pageshow. */
+  #hid?: boolean;
   #win?: EnvironmentTarget | null;
   #bt?: string;
   /** [message, bytes] handed to the transport and maybe not transmitted yet, oldest first (see #send). */
@@ -137,6 +140,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     // A URL that no attempt can use fails here, as `new WebSocket(url)` does, instead of being
     // retried forever. A URL provider's result is checked per attempt.
     if (typeof url != "function") this.#href = parse(url).href;
+    // A browser's WebSocket takes no options: headers, TLS or a proxy given to it would be ignored.
+    if (o.transport && WS == globalThis.WebSocket) throw createError("ERR_INVALID_ARGUMENT", "transport options need a WebSocket class that takes them (resilient-ws/node); this runtime's WebSocket ignores them");
     this.#WS = WS as unknown as TransportConstructor;
     this.#url = url;
     // Without `codec`, the first of `codecs` encodes what is sent before the first handshake, and
@@ -147,7 +152,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     // listener's exception instead of unwinding the client.
     for (const t of ["open", "message", "close", "error"])
       this.addEventListener(t, (e) => (this as unknown as Record<string, Handler<Event>>)["on" + t]?.call(this, e));
-    this.#win = o.window === undefined ? (globalThis as unknown as EnvironmentTarget) : o.window;
+    const win = (this.#win = o.window === undefined ? (globalThis as unknown as EnvironmentTarget) : o.window);
+    // A page loaded offline gets no `offline` event: after the first attempt it waits for `online`.
+    this.#off = win?.navigator?.onLine === false;
     this.#env("addEventListener");
     o.signal?.addEventListener("abort", this.#abort);
     o.signal?.aborted ? this.#abort() : this.#go();
@@ -184,7 +191,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   }
   set binaryType(type: BinaryTypeName) {
     this.#bt = type;
-    if (this.#s) this.#s.binaryType = type;
+    // Codecs decode string | ArrayBuffer: with one the socket stays on "arraybuffer" (see #go).
+    if (this.#s && !this.#coded()) this.#s.binaryType = type;
   }
   /** Bytes the transport has not sent yet plus bytes waiting in the queue. */
   get bufferedAmount(): number {
@@ -258,16 +266,16 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   async #go() {
     const n = ++this.#n;
     const o = this.#o;
-    if (this.#state != S.Connecting) this.#set(S.Connecting);
     // Uptime is that of the last connection until a new attempt starts, so a connection that
     // #fail() abandons (keepalive timeout) still counts its uptime for the attempt reset.
     this.#up = 0;
+    // Detached before statechange: a listener's close() must not act on the last, dead socket.
     this.#s = undefined;
+    if (this.#state != S.Connecting) this.#set(S.Connecting);
+    // A statechange listener closed or reconnected: this attempt is no longer the current one.
+    if (n != this.#n) return;
     // The attempt's deadline covers the providers too: a token fetch that hangs is retried.
-    this.#timer = o.clock.setTimeout(
-      () => this.#fail(this.#s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", "connect timeout")),
-      o.connectTimeout,
-    );
+    this.#arm(() => this.#fail(this.#s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", "connect timeout")), o.connectTimeout);
     try {
       const u = parse(await resolve(this.#url));
       const p = await resolve(o.protocols);
@@ -277,7 +285,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       this.#offered = [p ?? []].flat();
       const s: Socket = (this.#s = o.transport ? new this.#WS(url, p, o.transport as never) : new this.#WS(url, p));
       // Codecs decode string | ArrayBuffer, never Blob.
-      if (o.codec || o.codecs) s.binaryType = "arraybuffer";
+      if (this.#coded()) s.binaryType = "arraybuffer";
       else if (this.#bt) s.binaryType = this.#bt;
       // Events of an abandoned attempt or socket (generation changed) are ignored.
       const live = () => n == this.#n;
@@ -307,6 +315,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const m = k?.message;
     const c = o.clock;
     const p = s.protocol;
+    // A transport that opens after close() was called on it while connecting.
+    if (this.#final()) return;
     c.clearTimeout(this.#timer);
     // RFC 6455 §4.1: the server selects one of the offered subprotocols, or none.
     if (o.requireProtocol && !this.#offered!.includes(p)) return this.#noProtocol(s, `server selected "${p}"`);
@@ -408,26 +418,30 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const r = o.retry;
     const up = this.#up && o.clock.now() - this.#up;
     this.#stop();
+    const n = this.#n;
     if (error) this.#emit("error", { error });
     // reconnect() reconnects even with `reconnect: false`: that option stops automatic retries. A
     // shouldReconnect that throws is reported and the default policy applies.
     const retry = now || (r && (this.#call(r.shouldReconnect, ev) ?? retryable(ev.code)));
-    // An error listener or shouldReconnect may have called close(): that ends it, once.
-    if (this.#state == S.Closed) return;
+    // An error listener or shouldReconnect may have called close() (that ends it, once) or
+    // reconnect() (that took over).
+    if (this.#state == S.Closed || n != this.#n) return;
     const next =
       !final &&
       this.#state != S.Closing &&
       retry &&
-      (now ? { attempt: 1, delay: 0 } : this.#off ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r!, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
+      (now && !this.#hid ? { attempt: 1, delay: 0 } : this.#off || this.#hid ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r!, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
     this.#wait = 0;
     if (!next) return this.#end(ev);
     this.#set(S.Reconnecting);
     this.#attempt = next.attempt;
     this.#emit("close", ev);
-    // A close listener may have called close(); offline waits for `online` without spending attempts.
-    if (this.#state != S.Reconnecting || next.delay < 0) return;
+    // A close listener may have called close() or reconnect(); offline (or a cached page) waits for
+    // `online` (or `pageshow`) without spending attempts.
+    if (this.#state != S.Reconnecting || n != this.#n || next.delay < 0) return;
     this.#emit("reconnecting", { ...next, ...ev });
-    this.#timer = o.clock.setTimeout(() => this.#go(), next.delay);
+    // A reconnecting listener may have called close() or reconnect().
+    if (n == this.#n && this.#state == S.Reconnecting) this.#arm(() => this.#go(), next.delay);
   }
 
   /**
@@ -495,6 +509,17 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#ka = this.#ka?.stop();
   }
 
+  /**
+   * The one timer of the current attempt (connect timeout, or the wait before the next attempt):
+   * replaces any other, and does nothing once the attempt is no longer current.
+   */
+  #arm(f: () => void, ms: number) {
+    const c = this.#o.clock;
+    const n = this.#n;
+    c.clearTimeout(this.#timer);
+    this.#timer = c.setTimeout(() => n == this.#n && f(), ms);
+  }
+
   /** Skip the wait: the next attempt starts now. */
   #now() {
     this.#stop();
@@ -503,6 +528,10 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
 
   #final() {
     return this.#state >= S.Closing;
+  }
+
+  #coded() {
+    return !!(this.#o.codec || this.#o.codecs);
   }
 
   #set(to: S) {
@@ -519,17 +548,28 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #abort = () => this.close(NORMAL);
 
   #env(method: "addEventListener" | "removeEventListener") {
-    for (const t of ["online", "offline", "visibilitychange"]) this.#win?.[method]?.(t, this.#onEnv);
+    for (const t of ["online", "offline", "visibilitychange", "pagehide", "pageshow"]) this.#win?.[method]?.(t, this.#onEnv);
   }
 
   #onEnv = (e: Event) => {
     const t = e.type;
     const s = this.#s;
-    const waiting = this.#state == S.Reconnecting;
-    if (t != "visibilitychange") {
+    const state = this.#state;
+    const waiting = state == S.Reconnecting;
+    if (t[0] == "p") {
+      // Back/forward cache (pagehide/pageshow with persisted): the server would hold the cached
+      // page's connection, and what it sent meanwhile would be lost. Close it (1000) and wait, like
+      // offline, then connect at once when the page is shown again. A page being unloaded is not
+      // persisted: the browser closes its sockets itself.
+      if (!(e as Event & { persisted?: boolean }).persisted) return;
+      if ((this.#hid = t == "pagehide")) waiting ? this.#o.clock.clearTimeout(this.#timer) : state < S.Closing && this.#fail(s, "page hidden", undefined, s ? NORMAL : ABNORMAL, true);
+      else if (waiting && !this.#off) this.#now();
+    } else if (t != "visibilitychange") {
       this.#off = t == "offline";
-      if (waiting) this.#off ? this.#o.clock.clearTimeout(this.#timer) : this.#now();
-    } else if (this.#state == S.Open && this.#win!.document?.visibilityState != "hidden") {
+      if (waiting) this.#off ? this.#o.clock.clearTimeout(this.#timer) : this.#hid || this.#now();
+      // A changed network can leave the socket half-open: probe it, as after the background.
+      else if (state == S.Open && !this.#off) this.#ka?.probe();
+    } else if (state == S.Open && this.#win!.document?.visibilityState != "hidden") {
       // Back from the background: probe instead of trusting a socket that may have died meanwhile.
       s!.readyState != 1 ? this.#fail(s, "stale socket") : this.#ka?.probe();
     }

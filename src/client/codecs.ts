@@ -81,6 +81,11 @@ export function binary<As extends "arraybuffer" | "uint8array" = "arraybuffer">(
       if (typeof data === "string") {
         throw createError("ERR_DECODE", "binary(): received a text frame where binary was expected");
       }
+      // A Blob (a socket on binaryType "blob", e.g. a codec used outside ResilientWebSocket) is not
+      // bytes: new Uint8Array(blob) would be an empty array, not an error.
+      if (typeof (data as unknown as Blob).arrayBuffer === "function") {
+        throw createError("ERR_DECODE", 'binary(): received a Blob; the socket\'s binaryType must be "arraybuffer"');
+      }
       return (asView ? new Uint8Array(data) : data) as BinaryOf<As>;
     },
   };

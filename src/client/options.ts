@@ -130,10 +130,11 @@ export interface TransportOptions {
 }
 
 /**
- * Window-like event source for `online`, `offline` and `visibilitychange`; `document.visibilityState`
- * is read from it when a `visibilitychange` arrives.
+ * Window-like event source for `online`, `offline`, `visibilitychange`, `pagehide` and `pageshow`;
+ * `navigator.onLine` is read from it at construction, `document.visibilityState` when a
+ * `visibilitychange` arrives.
  */
-export type EnvironmentTarget = EventTarget & { document?: { visibilityState?: string } };
+export type EnvironmentTarget = EventTarget & { document?: { visibilityState?: string }; navigator?: { onLine?: boolean } };
 
 export interface ResilientOptions<In = unknown, Out = unknown> {
   /**
@@ -221,7 +222,8 @@ export interface ResilientOptions<In = unknown, Out = unknown> {
    */
   random?: () => number;
   /**
-   * Where `online`/`offline`/`visibilitychange` are listened for; `null` disables it.
+   * Where `online`/`offline`/`visibilitychange`/`pagehide`/`pageshow` are listened for; `null`
+   * disables it.
    * @default globalThis (the window in browsers)
    */
   window?: EnvironmentTarget | null;

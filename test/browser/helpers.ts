@@ -32,6 +32,8 @@ export const server = {
   connections: (path: string) => executeServerCommand<number, { path: string }>("ws:connections", { path }),
   send: (path: string, text: string) => executeServerCommand<number, { path: string; text: string }>("ws:send", { path, text }),
   setOnline: (online: boolean) => executeServerCommand<boolean, { online: boolean }>("net:online", { online }),
+  backForward: (payload: { url: string; away: string; stayMs: number; path: string; push: string }) =>
+    executeServerCommand<{ restored: boolean; events: string[]; closes: Array<[number, string]> }, typeof payload>("page:back-forward", payload),
 };
 
 let counter = 0;

@@ -20,9 +20,18 @@
 //                  sent ("" when none), in connection order
 //   ws:echo      → { path, echo } → false: the server keeps logging that path's messages but stops
 //                  echoing them, on its current and later connections (reply later with ws:send)
+//   ws:closes    → { path } → [code, reason] of every connection on that path that closed, as the
+//                  server saw it (1006 for a dropped TCP connection)
 //   net:online   → { online } → CDP Network.overrideNetworkState: flips navigator.onLine and fires
 //                  the window's offline/online events (page.setOfflineMode would also cut the
 //                  runner's own connection to the page)
+//   page:back-forward → { url, away, stayMs, path, push } → opens `url` in a page of its own (the
+//                  test's page cannot navigate), waits for `window.ready`, navigates to `away`, stays
+//                  `stayMs`, sends `push` to every connection on `path` still open (what a server
+//                  sends while the page sits in the back/forward cache), goes back and waits for
+//                  `window.reopened`;
+//                  returns { restored: whether the page came back from the cache, events: the page's
+//                  `window.events`, closes: the server's ws:closes for `path` before the page closed }
 //
 // Every test file (runner session) gets its own server, so files can run in parallel without one
 // file's stop/drop disturbing another. Tests isolate from each other by connecting on their own
@@ -54,6 +63,8 @@ class TestServer {
   offered = new Map();
   /** @type {Set<string>} paths whose messages are logged but not echoed */
   silent = new Set();
+  /** @type {Map<string, Array<[number, string]>>} */
+  closes = new Map();
 
   async start() {
     if (this.http) return this.port;
@@ -90,6 +101,11 @@ class TestServer {
     this.connections.set(path, (this.connections.get(path) ?? 0) + 1);
     this.paths.set(socket, path);
     socket.on("error", () => {});
+    socket.on("close", (code, reason) => {
+      const log = this.closes.get(path) ?? [];
+      this.closes.set(path, log);
+      log.push([code, reason.toString("utf8")]);
+    });
     socket.on("message", (data, isBinary) => {
       const log = this.received.get(path) ?? [];
       this.received.set(path, log);
@@ -159,6 +175,28 @@ function toBuffer(data) {
   return data;
 }
 
+/**
+ * A page of its own goes to `url`, away and back (see page:back-forward). Whether Chromium kept it
+ * in the back/forward cache is read from `pageshow`'s `persisted`, recorded by the page.
+ */
+async function backForward(browser, server, { url, away, stayMs, path, push }) {
+  const page = await browser.newPage();
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.ready === true, { timeout: 10_000 });
+    await page.goto(away);
+    await new Promise((resolve) => setTimeout(resolve, stayMs));
+    server.each(path, (client) => client.send(push));
+    await page.goBack();
+    await page.waitForFunction(() => window.reopened === true, { timeout: 10_000 });
+    const seen = await page.evaluate(() => ({ restored: window.restored === true, events: window.events }));
+    // Before the page closes, which closes its connection too (1001).
+    return { ...seen, closes: [...(server.closes.get(path) ?? [])] };
+  } finally {
+    await page.close();
+  }
+}
+
 export function wsServerPlugin() {
   /** @type {Map<string, TestServer>} */
   const servers = new Map();
@@ -197,7 +235,7 @@ export function wsServerPlugin() {
     },
 
     async executeCommand({ command, payload, session }) {
-      if (!command.startsWith("ws:") && !command.startsWith("net:")) return undefined;
+      if (!/^(ws|net|page):/.test(command)) return undefined;
       const server = serverFor(session);
       switch (command) {
         case "ws:url":
@@ -236,6 +274,10 @@ export function wsServerPlugin() {
           return true;
         case "ws:connections":
           return server.connections.get(payload.path) ?? 0;
+        case "ws:closes":
+          return server.closes.get(payload.path) ?? [];
+        case "page:back-forward":
+          return backForward(session.browser.getPage(session.id).browser(), server, payload);
         case "net:online": {
           const cdp = await cdpFor(session);
           await cdp.send("Network.overrideNetworkState", {

@@ -128,4 +128,11 @@ describe("binary()", () => {
     const view = new Uint8Array([1]);
     assert.equal(codec.encode(view), view);
   });
+
+  it("rejects a Blob (a socket on binaryType blob) instead of decoding it as no bytes", () => {
+    for (const codec of [binary(), binary({ as: "uint8array" })]) {
+      const blob = new Blob([new Uint8Array([1, 2, 3])]);
+      assert.match(decodeError(() => codec.decode(blob as unknown as ArrayBuffer)).message, /Blob.*arraybuffer/);
+    }
+  });
 });
