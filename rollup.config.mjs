@@ -39,7 +39,7 @@ const onwarn = (warning, warn) => {
 };
 
 // es2022 keeps class fields native (es2020 turns them into helpers that Deno's checker loses).
-const ts = () => esbuild({ target: "es2022", tsconfig: "tsconfig.json", sourceMap: false });
+const ts = () => esbuild({ target: "es2022", tsconfig: "tsconfig.json", sourceMap: true });
 
 /** Deno reads types for a .js module from this directive; Node and bundlers ignore the comment. */
 const selfTypes = (chunk) => (chunk.isEntry ? `// @ts-self-types="./${chunk.name}.d.ts"` : "");
@@ -47,8 +47,12 @@ const selfTypes = (chunk) => (chunk.isEntry ? `// @ts-self-types="./${chunk.name
 // Matches package.json "sideEffects": false: importing a module does no work.
 const treeshake = { moduleSideEffects: false };
 
-/** A JavaScript bundle: every one shares the external rule, the warning policy and tree-shaking. */
-const bundle = (input, output, plugins = [ts()]) => ({ input, external, onwarn, treeshake, plugins, output });
+/**
+ * A JavaScript bundle: every one shares the external rule, the warning policy and tree-shaking. Each
+ * gets a source map with the TypeScript sources inside (the package ships dist/ only), so stack
+ * traces and DevTools show src/ even for the minified IIFE.
+ */
+const bundle = (input, output, plugins = [ts()]) => ({ input, external, onwarn, treeshake, plugins, output: { sourcemap: true, ...output } });
 
 /** A declaration bundle for one entry (rollup-plugin-dts); `.d.ts` or `.d.cts` by `file`. */
 const types = (input, file) => ({

@@ -15,3 +15,14 @@ import "../node/node-client-fuzz.test.ts";
 import "../node/node-client-send-fuzz.test.ts";
 import "../node/node-client-buffered.test.ts";
 import "../node/node-client-held-frames.test.ts";
+
+// The list above is static so that Deno type-checks each file; this keeps it complete: a new
+// node-client-*.test.ts file that is not imported here fails the run instead of being skipped.
+import assert from "node:assert/strict";
+
+Deno.test("every test/node/node-client-*.test.ts file is imported by this suite", () => {
+  const here = new URL(import.meta.url);
+  const imported = [...Deno.readTextFileSync(here).matchAll(/^import "\.\.\/node\/(node-client-[\w-]+\.test\.ts)";$/gm)].map((m) => m[1]).sort();
+  const present = [...Deno.readDirSync(new URL("../node/", here))].map((entry) => entry.name).filter((name) => /^node-client-[\w-]+\.test\.ts$/.test(name)).sort();
+  assert.deepEqual(imported, present);
+});

@@ -46,4 +46,16 @@ describe("browser build", () => {
     const text = [node, ...chunks.map((m) => readFileSync(join(DIST, m.replace(/^from\s*["']|["']$/g, "")), "utf8"))].join("\n");
     assert.ok(text.includes(CODEC_MARKERS[0]), "handshake GUID found in the Node client build");
   });
+
+  for (const file of BROWSER_FILES) {
+    it(`${file} has a source map with the TypeScript sources inside (the package ships no src/)`, () => {
+      const code = readFileSync(join(DIST, file), "utf8");
+      assert.match(code, new RegExp(`//# sourceMappingURL=${file.replace(/\./g, "\\.")}\\.map\\s*$`));
+      const map = JSON.parse(readFileSync(join(DIST, `${file}.map`), "utf8")) as { sources: string[]; sourcesContent?: Array<string | null> };
+      assert.ok(map.sources.includes("../src/client/client.ts"), `sources: ${map.sources.join(", ")}`);
+      assert.ok(map.sources.every((source) => /^\.\.\/src\/.+\.ts$/.test(source)), "every source is a src/ file");
+      const client = map.sourcesContent?.[map.sources.indexOf("../src/client/client.ts")];
+      assert.equal(client, readFileSync(join(ROOT, "src/client/client.ts"), "utf8"));
+    });
+  }
 });

@@ -13,7 +13,14 @@ import { readResponseHead } from "./read-head.js";
 export type Env = Readonly<Record<string, string | undefined>>;
 
 function envValue(env: Env, name: string): string | undefined {
-  const value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+  let value: string | undefined;
+  try {
+    value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+  } catch {
+    // Deno without --allow-env (or with it for other variables) throws when a variable is read:
+    // the variable counts as unset, so no proxy is configured through it.
+    return undefined;
+  }
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
 
@@ -21,7 +28,6 @@ function readEnv(): Env {
   try {
     return process.env;
   } catch {
-    // Deno without --allow-env throws on access: behave as if no proxy is configured.
     return {};
   }
 }

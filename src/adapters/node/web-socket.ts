@@ -26,12 +26,10 @@ export interface WebSocketEventMap {
 /**
  * `this` of an on* handler: the W3C members of the socket, named structurally. The class itself
  * (with its #private fields) there would make the DOM's WebSocket, whose handlers take
- * `this: WebSocket`, unassignable from an instance of ours.
+ * `this: WebSocket`, unassignable from an instance of ours. The state constants are left out: Deno
+ * declares them `number`, not the DOM's literals, which ours would then not accept.
  */
-type W3CSelf = Pick<
-  WebSocket,
-  "url" | "readyState" | "protocol" | "extensions" | "binaryType" | "bufferedAmount" | "send" | "close" | "CONNECTING" | "OPEN" | "CLOSING" | "CLOSED"
->;
+type W3CSelf = Pick<WebSocket, "url" | "readyState" | "protocol" | "extensions" | "binaryType" | "bufferedAmount" | "send" | "close">;
 type Handler<E> = ((this: W3CSelf, event: E) => unknown) | null;
 type HandlerName = "open" | "message" | "close" | "error";
 
