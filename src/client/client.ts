@@ -126,6 +126,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** [message, bytes] handed to the transport and maybe not transmitted yet, oldest first (see #send). */
   #sent: Array<[Out | typeof HEARTBEAT, number]> = [];
   #sentBytes = 0;
+  /** What opened() returns while the client is not open yet. */
+  #opening?: Promise<void>;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
 
   // The options form first: a failed overload would fix the inference of calls in the literal (json()).
@@ -243,14 +245,23 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#state == S.Reconnecting ? this.#now() : this.#fail(this.#s, reason, undefined, this.#state == S.Open ? code ?? NORMAL : ABNORMAL, true);
   }
 
-  /** Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good first. */
+  /**
+   * Resolves when open (at once if open now); rejects with ERR_CLOSED if the client closes for good
+   * first. Callers waiting at the same time share one promise (and one listener).
+   */
   opened(): Promise<void> {
-    return new Promise((ok, fail) => {
-      const check = (): unknown =>
-        this.#state == S.Open ? (off(), ok()) : this.#state == S.Closed && (off(), fail(createError("ERR_CLOSED", "closed")));
-      const off = this.on("statechange", check);
-      check();
-    });
+    const closed = () => createError("ERR_CLOSED", "closed");
+    const s = this.#state;
+    return s == S.Open
+      ? Promise.resolve()
+      : s == S.Closed
+        ? Promise.reject(closed())
+        : (this.#opening ??= new Promise<void>((ok, fail) => {
+            const off = this.on("statechange", (): void => {
+              const t = this.#state;
+              if (t == S.Open || t == S.Closed) off(), (this.#opening = undefined), t == S.Open ? ok() : fail(closed());
+            });
+          }));
   }
 
   /** addEventListener with types; returns the function that removes the listener. */

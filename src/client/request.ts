@@ -78,12 +78,21 @@ export interface Requester<In, Out> {
    * encode it, ERR_CLOSED (the client closed for good before the reply).
    */
   request<Reply extends In = In>(message: Out, options?: RequestOptions): Promise<Reply>;
+  /**
+   * Stops taking replies from the client and following its events; requests still pending reject
+   * with ERR_CLOSED, and so do later ones. For a correlator made per session or unit of work on a
+   * long-lived client.
+   */
+  detach(): void;
 }
 
 /** The full table: `Requester` plus the notifications its owner feeds it. */
 export interface Requests<In, Out> extends Requester<In, Out> {
-  /** Offer a received message: true when it answered a request (or was a late/duplicate reply). */
-  match(message: In): boolean;
+  /**
+   * Offer a received message: true when it answered a request, or (unless `late` is false) was a
+   * late or duplicate reply to one already settled.
+   */
+  match(message: In, late?: boolean): boolean;
   /** A connection opened (after the queue flushed): re-send what went out on a lost connection. */
   opened(): void;
   /** The current connection is gone (a reconnect may follow). */
@@ -93,8 +102,8 @@ export interface Requests<In, Out> extends Requester<In, Out> {
    * overflow and ttl), except for "unsent", which is a lost connection's request.
    */
   dropped(message: Out, reason: string, error?: unknown): void;
-  /** The client closed for good: every pending and later request rejects with ERR_CLOSED. */
-  closed(): void;
+  /** The client closed for good (or `why`): every pending and later request rejects with ERR_CLOSED. */
+  closed(why?: string): void;
 }
 
 interface Pending<In, Out> {
@@ -115,13 +124,20 @@ export function createRequests<In, Out>(
   send: (message: Out) => unknown,
   clock: RequestClock,
   open = false,
+  /** Default ids (without `nextId`); shared by the correlators of one client, so theirs never collide. */
+  nextDefaultId: () => number = ((n) => () => ++n)(0),
 ): Requests<In, Out> {
   const pending = new Map<string, Pending<In, Out>>();
   const settled = new Set<string>();
-  let counter = 0;
   /** Connections opened so far; while open, the current one's number. */
   let conn = open ? 1 : 0;
   let closed: ResilientError | undefined;
+
+  const close = (why = "the client is closed") => {
+    open = false;
+    closed = createError("ERR_CLOSED", `request(): ${why}`);
+    for (const p of pending.values()) p.fail(closed);
+  };
 
   const transmit = (key: string, p: Pending<In, Out>) => {
     try {
@@ -142,7 +158,7 @@ export function createRequests<In, Out>(
       const signal = options.signal;
       const aborted = () => createError("ERR_ABORTED", "request(): aborted", undefined, signal!.reason);
       if (closed || signal?.aborted) return Promise.reject(closed ?? aborted());
-      const id = o.nextId ? o.nextId() : ++counter;
+      const id = o.nextId ? o.nextId() : nextDefaultId();
       const key = String(id);
       if (pending.has(key)) return Promise.reject(createError("ERR_INVALID_ARGUMENT", `request(): id ${key} is already pending`));
       const timeout = options.timeout ?? o.timeout ?? 30_000;
@@ -173,7 +189,7 @@ export function createRequests<In, Out>(
       });
     },
 
-    match(message) {
+    match(message, late = true) {
       let id: RequestId | undefined;
       try {
         id = o.getId(message);
@@ -184,7 +200,7 @@ export function createRequests<In, Out>(
       const key = String(id);
       const p = pending.get(key);
       p?.ok(message);
-      return !!p || settled.has(key);
+      return !!p || (late && settled.has(key));
     },
 
     opened() {
@@ -220,11 +236,8 @@ export function createRequests<In, Out>(
             );
     },
 
-    closed() {
-      open = false;
-      closed = createError("ERR_CLOSED", "request(): the client is closed");
-      for (const p of pending.values()) p.fail(closed);
-    },
+    closed: close,
+    detach: () => close("the correlator is detached"),
   };
 }
 
@@ -237,27 +250,51 @@ export interface RequestHost<In, Out> {
   [INTERCEPT]?: Interceptor<In>;
 }
 
+/** The correlators of each client, and the default-id counter they share. */
+const correlators = new WeakMap<object, { all: Set<Requests<never, never>>; id: number }>();
+
 /**
  * Requests bound to a client: its `open` event re-sends (so a protocol handshake sent by an earlier
  * `open` listener goes first), leaving "open" is a disconnect (but for "closing": close() is final,
  * and the reply may still come until "closed"), reaching "closed" is final, and a `drop` of a
- * request's message rejects it. Replies are taken in the client's receive hook, chained
- * after any hook already there (several correlators on one client each see what the previous left).
+ * request's message rejects it. Replies are taken in the client's receive hook, after any hook
+ * already there. All the correlators of one client share one hook and one listener per event (so
+ * many of them cost no listeners), and default ids: a reply goes to the correlator waiting for it
+ * before another one's memory of a settled id can swallow it.
  */
 export function attachRequests<In, Out>(host: RequestHost<In, Out>, o: RequestsOptions<In, Out>, clock: RequestClock): Requests<In, Out> {
-  const r = createRequests<In, Out>(o, (m) => host.send(m), clock, host.readyState == 1);
-  const previous = host[INTERCEPT];
-  host[INTERCEPT] = (message) => !!previous?.(message) || r.match(message);
-  host.addEventListener("open", () => r.opened());
-  host.addEventListener("drop", (e) => {
-    const { message, reason, error } = e as Event & { message: Out; reason: string; error?: unknown };
-    r.dropped(message, reason, error);
-  });
-  host.addEventListener("statechange", (e) => {
-    const { from, to } = e as Event & { from: string; to: string };
-    if (from == "open" && to != "closing") r.disconnected();
-    if (to == "closed") r.closed();
-  });
+  let shared = correlators.get(host);
+  if (!shared) {
+    const all = new Set<Requests<In, Out>>();
+    correlators.set(host, (shared = { all: all as Set<Requests<never, never>>, id: 0 }));
+    const each = (f: (r: Requests<In, Out>) => void) => all.forEach(f);
+    const previous = host[INTERCEPT];
+    host[INTERCEPT] = (message) => {
+      if (previous?.(message)) return true;
+      for (const r of all) if (r.match(message, false)) return true;
+      for (const r of all) if (r.match(message)) return true;
+      return false;
+    };
+    host.addEventListener("open", () => each((r) => r.opened()));
+    host.addEventListener("drop", (e) => {
+      const { message, reason, error } = e as Event & { message: Out; reason: string; error?: unknown };
+      each((r) => r.dropped(message, reason, error));
+    });
+    host.addEventListener("statechange", (e) => {
+      const { from, to } = e as Event & { from: string; to: string };
+      if (from == "open" && to != "closing") each((r) => r.disconnected());
+      if (to == "closed") each((r) => r.closed());
+    });
+  }
+  const { all } = shared as unknown as { all: Set<Requests<In, Out>> };
+  const counter = shared;
+  const r = createRequests<In, Out>(o, (m) => host.send(m), clock, host.readyState == 1, () => ++counter.id);
+  all.add(r);
+  const detach = r.detach;
+  r.detach = () => {
+    all.delete(r);
+    detach();
+  };
   return r;
 }
 

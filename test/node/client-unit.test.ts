@@ -670,6 +670,33 @@ test("opened() resolves on open, at once when already open", async () => {
   ws.close();
 });
 
+test("opened() waiters share one promise and one listener; each wait period gets a fresh one", async () => {
+  const { getEventListeners } = await import("node:events");
+  const { ws, clock, last } = client();
+  const before = getEventListeners(ws, "statechange").length;
+  const waits = Array.from({ length: 50 }, () => ws.opened());
+  assert.equal(getEventListeners(ws, "statechange").length, before + 1, "50 waiters, one listener (Node warns past 10)");
+  await flush();
+  last().serverOpen();
+  await Promise.all(waits);
+  assert.equal(getEventListeners(ws, "statechange").length, before);
+  // After a drop, a new wait must not get the settled promise of the last period.
+  last().serverClose(1006);
+  let settled = false;
+  const again = ws.opened().then(() => (settled = true));
+  await flush();
+  assert.equal(settled, false, "not open: still waiting");
+  await clock.advance(1000);
+  last().serverOpen();
+  await again;
+  await ws.opened();
+  ws.close();
+  const lost = [ws.opened(), ws.opened()]; // closing: they wait for the end, then reject
+  last().serverClose(1000);
+  lost.push(ws.opened());
+  for (const p of lost) await assert.rejects(p, (e: unknown) => isResilientError(e) && e.code == "ERR_CLOSED");
+});
+
 test("stats count connects, reconnects, messages and bytes", async () => {
   const { ws, clock, last } = client();
   await flush();

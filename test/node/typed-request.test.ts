@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import { attachRequests, correlate, createRequests, type RequestClock } from "../../src/client/request.js";
 import { INTERCEPT, ResilientWebSocket } from "../../src/client/client.js";
@@ -7,6 +8,7 @@ import { createError, isResilientError, type ErrorCode } from "../../src/errors.
 
 type Out = { op: string; id?: string | number };
 type In = { type: "reply"; id: number; result: string } | { type: "push"; id: number };
+type Reply = Extract<In, { type: "reply" }>;
 
 /** Manual clock: timers fire only when the test advances time. */
 function fakeClock(): RequestClock & { advance(ms: number): void; readonly timers: number } {
@@ -320,6 +322,73 @@ describe("correlate", () => {
     assert.equal(hook({ type: "reply", id: 3, result: "?" }), false, "an id nobody used is an ordinary message");
     assert.deepEqual([(await a).id, (await b).id], [1, 2]);
     assert.equal(clock.timers, 0);
+  });
+
+  it("correlators of one client: default ids never collide, and a reply reaches the one waiting before another's memory of a settled id", async () => {
+    const host = Object.assign(new EventTarget(), {
+      readyState: 1,
+      sent: [] as Out[],
+      send(m: Out) {
+        this.sent.push(m);
+      },
+    });
+    const hook = (m: In) => (host as { [INTERCEPT]?: (m: In) => boolean })[INTERCEPT]!(m);
+    const clock = fakeClock();
+    const options = { setId: (m: Out, id: number | string) => ({ ...m, id }), getId: (m: In) => (m.type === "reply" ? m.id : undefined) };
+    const first = attachRequests<In, Out>(host, options, clock);
+    const second = attachRequests<In, Out>(host, options, clock);
+    const a = first.request<Reply>({ op: "a" });
+    assert.equal(hook({ type: "reply", id: 1, result: "A" }), true);
+    assert.equal((await a).result, "A");
+    // With a counter per correlator, the second one's first id was 1 too, and the first one's
+    // memory of settled id 1 swallowed its reply: the request timed out.
+    const b = second.request<Reply>({ op: "b" });
+    assert.deepEqual(host.sent.map((m) => m.id), [1, 2], "ids are unique across the client's correlators");
+    assert.equal(hook({ type: "reply", id: 2, result: "B" }), true);
+    assert.equal((await b).result, "B");
+    // Ids chosen by the application may repeat across correlators: the waiting one still gets it.
+    const fixed = { ...options, nextId: () => "same" };
+    const third = attachRequests<In, Out>(host, fixed, clock);
+    const fourth = attachRequests<In, Out>(host, fixed, clock);
+    const c = third.request<Reply>({ op: "c" });
+    hook({ type: "reply", id: "same" as never, result: "C" });
+    await c;
+    const d = fourth.request<Reply>({ op: "d" });
+    assert.equal(hook({ type: "reply", id: "same" as never, result: "D" }), true);
+    assert.equal((await d).result, "D", "not swallowed by the third's settled id");
+  });
+
+  it("detach(): pending and later requests reject with ERR_CLOSED, its replies become messages, and many correlators add no listeners", async () => {
+    const host = Object.assign(new EventTarget(), {
+      readyState: 1,
+      sent: [] as Out[],
+      send(m: Out) {
+        this.sent.push(m);
+      },
+    });
+    const hook = (m: In) => (host as { [INTERCEPT]?: (m: In) => boolean })[INTERCEPT]!(m);
+    const options = { setId: (m: Out, id: number | string) => ({ ...m, id }), getId: (m: In) => (m.type === "reply" ? m.id : undefined) };
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      const many = Array.from({ length: 50 }, () => attachRequests<In, Out>(host, options, fakeClock()));
+      for (const type of ["open", "drop", "statechange"]) assert.equal(getEventListeners(host, type).length, 1, `${type}: one listener for all correlators`);
+      const rpc = many[7]!;
+      const pending = rpc.request({ op: "p" });
+      const id = host.sent.at(-1)!.id as number;
+      rpc.detach();
+      await rejectsWith(pending, "ERR_CLOSED");
+      await rejectsWith(rpc.request({ op: "later" }), "ERR_CLOSED");
+      assert.equal(hook({ type: "reply", id, result: "late" }), false, "a detached correlator takes nothing: the reply is a message");
+      const other = many[8]!.request<Reply>({ op: "q" });
+      assert.equal(hook({ type: "reply", id: host.sent.at(-1)!.id as number, result: "Q" }), true);
+      assert.equal((await other).result, "Q", "the others still work");
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, [], "no MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("correlate(ws) uses the client's queue and events; a client closed for good rejects with ERR_CLOSED", async () => {
