@@ -3,6 +3,7 @@
  * deterministic and fast.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { test } from "node:test";
 import { ResilientWebSocket } from "../../src/client/client.js";
 import type { ResilientOptions } from "../../src/client/options.js";
@@ -671,7 +672,6 @@ test("opened() resolves on open, at once when already open", async () => {
 });
 
 test("opened() waiters share one promise and one listener; each wait period gets a fresh one", async () => {
-  const { getEventListeners } = await import("node:events");
   const { ws, clock, last } = client();
   const before = getEventListeners(ws, "statechange").length;
   const waits = Array.from({ length: 50 }, () => ws.opened());

@@ -270,15 +270,26 @@ describe("Requests and the client's queue", () => {
   });
 });
 
+/** A client as attachRequests sees it: events, readyState OPEN, and the messages it was given. */
+function fakeHost() {
+  return Object.assign(new EventTarget(), {
+    readyState: 1,
+    sent: [] as Out[],
+    send(m: Out) {
+      this.sent.push(m);
+    },
+  });
+}
+
+/** The receive hook attachRequests installed on `host`. */
+const hookOf = (host: object) => (m: In) => (host as { [INTERCEPT]?: (m: In) => boolean })[INTERCEPT]!(m);
+
+/** Correlation through the `id` field of requests and replies. */
+const idInField = () => ({ setId: (m: Out, id: number | string) => ({ ...m, id }), getId: (m: In) => (m.type === "reply" ? m.id : undefined) });
+
 describe("attachRequests", () => {
   it("follows the client's events: open re-sends, leaving open disconnects, closed is final, drop rejects", async () => {
-    const host = Object.assign(new EventTarget(), {
-      readyState: 1,
-      sent: [] as Out[],
-      send(m: Out) {
-        this.sent.push(m);
-      },
-    });
+    const host = fakeHost();
     const emit = (type: string, fields: object = {}) => host.dispatchEvent(Object.assign(new Event(type), fields));
     const requests = attachRequests<In, Out>(
       host,
@@ -303,13 +314,7 @@ describe("attachRequests", () => {
 
 describe("correlate", () => {
   it("takes replies in the client's receive hook, chained: each correlator consumes only its own replies", async () => {
-    const host = Object.assign(new EventTarget(), {
-      readyState: 1,
-      sent: [] as Out[],
-      send(m: Out) {
-        this.sent.push(m);
-      },
-    });
+    const host = fakeHost();
     const clock = fakeClock();
     const first = attachRequests<In, Out>(host, { setId: (m, id) => ({ ...m, id }), getId: (m) => (m.type === "reply" ? m.id : undefined), nextId: () => 1 }, clock);
     const second = attachRequests<In, Out>(host, { setId: (m, id) => ({ ...m, id }), getId: (m) => (m.type === "reply" ? m.id : undefined), nextId: () => 2 }, clock);
@@ -325,16 +330,10 @@ describe("correlate", () => {
   });
 
   it("correlators of one client: default ids never collide, and a reply reaches the one waiting before another's memory of a settled id", async () => {
-    const host = Object.assign(new EventTarget(), {
-      readyState: 1,
-      sent: [] as Out[],
-      send(m: Out) {
-        this.sent.push(m);
-      },
-    });
-    const hook = (m: In) => (host as { [INTERCEPT]?: (m: In) => boolean })[INTERCEPT]!(m);
+    const host = fakeHost();
+    const hook = hookOf(host);
     const clock = fakeClock();
-    const options = { setId: (m: Out, id: number | string) => ({ ...m, id }), getId: (m: In) => (m.type === "reply" ? m.id : undefined) };
+    const options = idInField();
     const first = attachRequests<In, Out>(host, options, clock);
     const second = attachRequests<In, Out>(host, options, clock);
     const a = first.request<Reply>({ op: "a" });
@@ -359,15 +358,9 @@ describe("correlate", () => {
   });
 
   it("detach(): pending and later requests reject with ERR_CLOSED, its replies become messages, and many correlators add no listeners", async () => {
-    const host = Object.assign(new EventTarget(), {
-      readyState: 1,
-      sent: [] as Out[],
-      send(m: Out) {
-        this.sent.push(m);
-      },
-    });
-    const hook = (m: In) => (host as { [INTERCEPT]?: (m: In) => boolean })[INTERCEPT]!(m);
-    const options = { setId: (m: Out, id: number | string) => ({ ...m, id }), getId: (m: In) => (m.type === "reply" ? m.id : undefined) };
+    const host = fakeHost();
+    const hook = hookOf(host);
+    const options = idInField();
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     process.on("warning", onWarning);
