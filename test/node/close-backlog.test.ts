@@ -1,8 +1,8 @@
-// Node only (not run by test/deno/ or test/bun/): close() behind a large backlog on a slow link.
-// The close timer waits while sending makes progress, and Node is the runtime that shows progress
-// inside one large write (its libuv handle's writeQueueSize; Sender.unwritten). Deno and Bun
-// show it only when a write completes, and Node gathers a whole backlog into one writev, so there a
-// backlog that takes longer than closeTimeout to drain is still cut off, as before.
+// Node only (not run by test/deno/ or test/bun/): close() behind a large backlog on a slow link,
+// on Node's plain sockets, which show progress inside one large write (the libuv handle's
+// writeQueueSize; Sender.unwritten) and are given the whole backlog at once. Deno, Bun and TLS
+// show progress only when a write completes, so there the Sender gives the socket a piece or two
+// at a time (PacedWrites); node-client-close-backlog.test.ts tests that in all three runtimes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";

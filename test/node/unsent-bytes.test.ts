@@ -1,8 +1,9 @@
 // Node only (not run by test/deno/ or test/bun/): bufferedAmount while the kernel takes one large
 // writev bit by bit. Node gathers everything queued behind a pending write into one writev, and
 // writableLength counts it whole until it completes; the libuv handle's writeQueueSize says how
-// much of it is still unwritten (src/adapters/node/unsent-bytes.ts). Deno and Bun have no such
-// handle, and there bufferedAmount falls when a write completes.
+// much of it is still unwritten (src/adapters/node/unsent-bytes.ts). Deno, Bun and TLS have no such
+// count, and there the Sender gives the socket a piece or two at a time, so bufferedAmount falls as
+// each completes (node-client-close-backlog.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type net from "node:net";

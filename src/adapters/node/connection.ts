@@ -250,7 +250,7 @@ export class Connection implements FrameHandler {
       this.#sendClose(encodeClosePayload(received.code === 1005 ? undefined : received.code));
     } else if (this.#closeWritten) {
       // Both close frames are exchanged; the server should now close TCP (RFC 6455 §7.1.1).
-      this.#socket.end();
+      this.#sender.end();
     }
   }
 
@@ -265,7 +265,7 @@ export class Connection implements FrameHandler {
   /** Called by the Sender when our close frame has been handed to the socket. */
   onCloseWritten(): void {
     this.#closeWritten = true;
-    if (this.#closeReceived !== undefined) this.#socket.end();
+    if (this.#closeReceived !== undefined) this.#sender.end();
     // Only now: time spent compressing or reading Blobs queued before the close frame is ours,
     // not the peer's (a 24 MiB compressed send then close() with closeTimeout 300 lost the message).
     if (!this.#finished) this.#startCloseTimer();
@@ -319,7 +319,7 @@ export class Connection implements FrameHandler {
       this.#finish();
       return;
     }
-    this.#socket.end();
+    this.#sender.end();
     this.#startCloseTimer();
   }
 

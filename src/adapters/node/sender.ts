@@ -1,7 +1,9 @@
 /**
  * Outbound data messages in send() order. The common case (no compression, nothing queued) writes
  * one frame synchronously; a Blob (read asynchronously) or a compressed message waits in a queue
- * and everything sent after it waits behind it, so order is preserved.
+ * and everything sent after it waits behind it, so order is preserved. Where the socket shows no
+ * progress inside a write (Deno, Bun, TLS), frame bytes go to it a few pieces at a time
+ * (PacedWrites), still in the order they were written.
  */
 import type net from "node:net";
 import { Buffer } from "node:buffer";
@@ -9,9 +11,9 @@ import { createError, type ResilientError } from "../../errors.js";
 import { Opcode } from "../../protocol/types.js";
 import { headerLength } from "../../protocol/encoder.js";
 import { HeldFrames } from "./held-frames.js";
-import { handleQueueSize, unsentBytes } from "./unsent-bytes.js";
+import { handleQueueSize, showsWriteProgress, unsentBytes } from "./unsent-bytes.js";
 import { POOLED_MIN_BYTES } from "./frame-arena.js";
-import { buildTextFrame, frameWritten, writeFrame, type FrameOutput } from "./frame.js";
+import { buildTextFrame, frameWritten, PIECE_BYTES, writeFrame, type FrameOutput } from "./frame.js";
 import type { DeflateCallback, PerMessageDeflate } from "./deflate.js";
 
 // Batching states (see beginBatch).
@@ -19,6 +21,14 @@ const BATCH_OFF = 0;
 const BATCH_OPEN = 1;
 const BATCH_WROTE = 2;
 const BATCH_CORKED = 3;
+
+/**
+ * What a paced socket (see PacedWrites) is given at most before its earlier writes complete: two
+ * pieces of a large frame, so that it has the next piece at hand when one completes.
+ */
+const PACED_IN_FLIGHT = 2 * PIECE_BYTES;
+/** A paced socket holding less than this takes small frames without a callback (see PacedWrites.write). */
+const UNTRACKED_BYTES = POOLED_MIN_BYTES;
 
 interface Job {
   opcode: number;
@@ -45,12 +55,15 @@ export class Sender implements FrameOutput {
   #compressed: DeflateCallback | undefined;
   /** Frames the socket still holds part of (see held-frames.ts); made when a write first leaves some. */
   #held: HeldFrames | undefined;
+  /** Where the socket shows no progress inside a write: what it is given, a few pieces at a time. */
+  readonly #paced: PacedWrites | undefined;
 
   constructor(socket: net.Socket, deflate: PerMessageDeflate | undefined, threshold: number, owner: SenderOwner) {
     this.#socket = socket;
     this.#deflate = deflate?.canCompress === true ? deflate : undefined;
     this.#threshold = threshold;
     this.#owner = owner;
+    this.#paced = showsWriteProgress(socket) ? undefined : new PacedWrites(socket, () => this.#pacedProgress());
   }
 
   /**
@@ -61,19 +74,19 @@ export class Sender implements FrameOutput {
   get bufferedAmount(): number {
     this.settle();
     const socket = this.#socket;
-    return this.#queuedBytes + (this.#held?.unwrittenPayload(socket.destroyed ? undefined : unsentBytes(socket)) ?? 0);
+    return this.#queuedBytes + (this.#held?.unwrittenPayload(socket.destroyed ? undefined : this.#unsentFrameBytes()) ?? 0);
   }
 
   /**
    * A reading of what is not yet written to the kernel, [queued + unsent socket bytes, bytes of the
    * current write still in the handle]: sending made progress when the first fell, or stayed and the
    * second fell. On a plain Node socket the first already falls while the kernel takes a large
-   * writev bit by bit (unsent-bytes.ts); a TLS socket's handle shows it only in the second; Deno
-   * and Bun have no handle, and there progress shows once a write completes.
+   * writev bit by bit (unsent-bytes.ts). Elsewhere (TLS, Deno, Bun) it falls each time a write
+   * completes, and PacedWrites keeps those writes a piece or two long.
    */
   unwritten(): [number, number] {
     const socket = this.#socket;
-    return [this.#queuedBytes + (socket.destroyed ? 0 : unsentBytes(socket)), handleQueueSize(socket) ?? 0];
+    return [this.#queuedBytes + (socket.destroyed ? 0 : this.#unsentFrameBytes()), handleQueueSize(socket) ?? 0];
   }
 
   /** Count what the socket holds now, before a caller destroys it (which empties the socket's buffer). */
@@ -83,7 +96,7 @@ export class Sender implements FrameOutput {
     // A socket ended and flushed (a clean close) wrote everything, though a destroyed socket no
     // longer says how much it held, and TLS reports its last writes as held until their callbacks.
     if (socket.writableFinished) this.#held.forgetWritten(0);
-    else if (!socket.destroyed) this.#held.forgetWritten(unsentBytes(socket));
+    else if (!socket.destroyed) this.#held.forgetWritten(this.#unsentFrameBytes());
   }
 
   sendText(text: string): void {
@@ -158,6 +171,10 @@ export class Sender implements FrameOutput {
         this.#batch = BATCH_WROTE;
       }
     }
+    if (this.#paced !== undefined) {
+      this.#paced.write(chunk, release);
+      return;
+    }
     socket.write(chunk, release);
     // Nothing left in the socket's queue: the write went to the kernel in full during the call
     // (net.Socket tries the system call at once; the callback is only deferred to the next tick),
@@ -167,10 +184,31 @@ export class Sender implements FrameOutput {
     if (release !== undefined && socket.writableLength === 0) release();
   }
 
-  /** Drop everything still queued (the connection is gone); bufferedAmount keeps counting it. */
+  /** Half-close the socket once it has every frame written before (the close frame is the last). */
+  end(): void {
+    if (this.#paced !== undefined) this.#paced.end();
+    else this.#socket.end();
+  }
+
+  /**
+   * Drop the messages still queued (the connection failed or is gone); bufferedAmount keeps
+   * counting them. Frames already written, in part or whole, still go out while the socket lives:
+   * a close frame written next must not land inside one of them.
+   */
   destroy(): void {
     this.#closed = true;
     this.#queue = undefined;
+    if (this.#socket.destroyed) this.#paced?.drop();
+  }
+
+  /** Frame bytes written here that the kernel does not have yet: waiting for a paced socket, or in the socket. */
+  #unsentFrameBytes(): number {
+    return (this.#paced?.waitingBytes ?? 0) + unsentBytes(this.#socket);
+  }
+
+  /** A paced write completed: keep the count of held frames current (it is kept once the socket is destroyed). */
+  #pacedProgress(): void {
+    if (this.#held !== undefined && !this.#socket.destroyed) this.#held.forgetWritten(this.#unsentFrameBytes());
   }
 
   /** #wrote for a frame built by writeFrame: its header is headerLength(payloadLength) bytes. */
@@ -180,7 +218,7 @@ export class Sender implements FrameOutput {
 
   /** After a frame's bytes went to the socket: remember the frame while the socket holds part of it. */
   #wrote(frameBytes: number, payloadBytes: number): void {
-    const socketBytes = unsentBytes(this.#socket);
+    const socketBytes = this.#unsentFrameBytes();
     if (socketBytes === 0) {
       // The usual case: the kernel took everything, this frame and all before it.
       if (this.#held !== undefined && this.#held.frameBytes !== 0) this.#held.forgetWritten(0);
@@ -249,4 +287,143 @@ export class Sender implements FrameOutput {
 /** Payload length of a client text frame of `frameBytes` bytes (RFC 6455 §5.2: 2, 4 or 10 header bytes, then a 4-byte key). */
 function textPayloadLength(frameBytes: number): number {
   return frameBytes <= 125 + 6 ? frameBytes - 6 : frameBytes <= 65535 + 8 ? frameBytes - 8 : frameBytes - 14;
+}
+
+/**
+ * The Sender's writes to a socket that shows no progress inside a write (showsWriteProgress: Deno,
+ * Bun, TLS). Such a socket counts a write whole until it completes, and its stream gathers all
+ * that is queued behind a pending write into one writev: a 40 MiB backlog then looked unmoved for
+ * as long as the peer took to read it, to bufferedAmount and to the close timer alike, which cut
+ * it off. Here the socket is given about PACED_IN_FLIGHT bytes at a time; the rest waits in write
+ * order, and each completed write hands it the next. Every completion is then visible progress,
+ * and the runtime's stream never holds more than that. Chunks go out only in the order written,
+ * whole or in consecutive parts, so no frame's bytes come between another's (RFC 6455 §5.4).
+ */
+class PacedWrites {
+  readonly #socket: net.Socket;
+  readonly #progress: () => void;
+  /** Chunks and their releases (FrameOutput): [#head, #next) are in the socket, [#next, length) wait. */
+  readonly #chunks: Array<Buffer | undefined> = [];
+  readonly #releases: Array<(() => void) | undefined> = [];
+  #head = 0;
+  #next = 0;
+  #inFlight = 0;
+  #waiting = 0;
+  /** end() came while chunks were waiting: the socket is ended once it has them all. */
+  #ending = false;
+  /** The callback of every write counted in #inFlight (one per socket): they complete in the order written. */
+  readonly #written = (): void => this.#onWritten();
+
+  constructor(socket: net.Socket, progress: () => void) {
+    this.#socket = socket;
+    this.#progress = progress;
+  }
+
+  /** Bytes written here that the socket has not been given yet. */
+  get waitingBytes(): number {
+    return this.#waiting;
+  }
+
+  write(chunk: Buffer, release: (() => void) | undefined): void {
+    const socket = this.#socket;
+    // A small frame while the socket holds little (most messages): nothing to pace, so no callback
+    // and no bookkeeping per message. What the socket holds this way stays below UNTRACKED_BYTES;
+    // beyond that every write is counted and paced, so a backlog of small frames moves visibly too.
+    if (release === undefined && this.#next === this.#chunks.length && socket.writableLength + chunk.length < UNTRACKED_BYTES) {
+      socket.write(chunk);
+      return;
+    }
+    // A chunk larger than the socket may hold (a large text frame is built whole) goes in parts,
+    // which are views of it; its memory is given back after the last one.
+    let at = 0;
+    for (; chunk.length - at > PACED_IN_FLIGHT; at += PIECE_BYTES) this.#push(chunk.subarray(at, at + PIECE_BYTES), undefined);
+    this.#push(at === 0 ? chunk : chunk.subarray(at), release);
+    this.#flush();
+  }
+
+  end(): void {
+    if (this.#next === this.#chunks.length) this.#socket.end();
+    else this.#ending = true;
+  }
+
+  /** The socket is destroyed: give back the chunks that never reached it (in-flight ones come back in their callbacks). */
+  drop(): void {
+    const releases = this.#releases;
+    for (let i = this.#next; i < releases.length; i++) releases[i]?.();
+    this.#chunks.length = this.#next;
+    releases.length = this.#next;
+    this.#waiting = 0;
+    this.#ending = false;
+  }
+
+  #push(chunk: Buffer, release: (() => void) | undefined): void {
+    this.#chunks.push(chunk);
+    this.#releases.push(release);
+    this.#waiting += chunk.length;
+  }
+
+  #flush(): void {
+    const socket = this.#socket;
+    const chunks = this.#chunks;
+    if (socket.destroyed) {
+      this.drop();
+      return;
+    }
+    while (this.#next < chunks.length && this.#inSocket() < PACED_IN_FLIGHT) {
+      const chunk = chunks[this.#next]!;
+      const release = this.#releases[this.#next];
+      this.#next++;
+      this.#waiting -= chunk.length;
+      this.#inFlight += chunk.length;
+      socket.write(chunk, this.#written);
+      // As in Sender.writeChunk: the kernel took it all during the call, so its memory is free now.
+      if (release !== undefined && socket.writableLength === 0) release();
+    }
+    if (this.#ending && this.#next === chunks.length) {
+      this.#ending = false;
+      socket.end();
+    }
+  }
+
+  /**
+   * Bytes given to the socket and not yet written: its writableLength, which falls at once when the
+   * kernel takes a write during the call (Deno tries that), or what our callbacks have not
+   * confirmed, should a runtime count a write until after its callback.
+   */
+  #inSocket(): number {
+    return Math.min(this.#inFlight, this.#socket.writableLength);
+  }
+
+  #onWritten(): void {
+    const head = this.#head;
+    const chunk = this.#chunks[head];
+    // A write after the arrays were compacted away (cannot happen while they stay in order).
+    if (chunk === undefined || head >= this.#next) return;
+    const release = this.#releases[head];
+    this.#chunks[head] = undefined;
+    this.#releases[head] = undefined;
+    this.#head = head + 1;
+    this.#inFlight -= chunk.length;
+    release?.();
+    this.#compact();
+    this.#flush();
+    this.#progress();
+  }
+
+  /** Forget the written chunks once there are many, or none waits. */
+  #compact(): void {
+    const head = this.#head;
+    const chunks = this.#chunks;
+    if (head === chunks.length) {
+      chunks.length = 0;
+      this.#releases.length = 0;
+    } else if (head >= 1024 && head * 2 >= chunks.length) {
+      chunks.splice(0, head);
+      this.#releases.splice(0, head);
+    } else {
+      return;
+    }
+    this.#next -= head;
+    this.#head = 0;
+  }
 }

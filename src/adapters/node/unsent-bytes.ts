@@ -37,3 +37,12 @@ export function handleQueueSize(socket: net.Socket): number | undefined {
   const size = (socket as unknown as SocketInternals)._handle?.writeQueueSize;
   return typeof size === "number" ? size : undefined;
 }
+
+/**
+ * Whether unsentBytes falls while a write is in progress: only where the socket's handle counts
+ * what is left of the write (Node's plain sockets). Elsewhere (TLS, whose handle counts ciphertext;
+ * Deno and Bun, which have no such handle) a write counts whole until it completes.
+ */
+export function showsWriteProgress(socket: net.Socket): boolean {
+  return (socket as unknown as SocketInternals).encrypted !== true && handleQueueSize(socket) !== undefined;
+}
