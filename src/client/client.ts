@@ -189,7 +189,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    * value set here (ws: "nodebuffer", "fragments") reads back as it is.
    */
   get binaryType(): "blob" | "arraybuffer" {
-    return (this.#s?.binaryType ?? this.#bt ?? "blob") as "blob";
+    return (this.#coded() ? "arraybuffer" : this.#s?.binaryType ?? this.#bt ?? "blob") as "blob";
   }
   set binaryType(type: BinaryTypeName) {
     this.#bt = type;
@@ -303,7 +303,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onmessage = (e: MessageEventLike) => live() && this.#receive(e.data);
       s.onopen = () => live() && this.#open(s);
       // Deno's WebSocket reports 0 for a failed handshake where browsers say 1006.
-      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(this.#takeSent(), s), this.#lost({ code: code || ABNORMAL, reason, wasClean }));
+      // A drop listener (of the unsent messages) may have called reconnect(): then it took over.
+      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(this.#takeSent(), s), live() && this.#lost({ code: code || ABNORMAL, reason, wasClean }));
       s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
@@ -326,9 +327,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const m = k?.message;
     const c = o.clock;
     const p = s.protocol;
+    const n = this.#n;
     // A transport that opens after close() was called on it while connecting.
     if (this.#final()) return;
     c.clearTimeout(this.#timer);
+    // The browser said offline (at construction, say), yet a connection opened: it was wrong.
+    this.#off = false;
     // RFC 6455 §4.1: the server selects one of the offered subprotocols, or none.
     if (o.requireProtocol && !this.#offered!.includes(p)) return this.#noProtocol(s, `server selected "${p}"`);
     const codec = (this.#codec = o.codecs?.[p] ?? o.codec);
@@ -346,6 +350,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       }
       this.#send(d, e.m);
     }
+    // A drop listener (encode) may have called close() or reconnect().
+    if (n != this.#n || this.#final()) return;
     this.#set(S.Open);
     // A statechange listener closed or reconnected.
     if (this.#state != S.Open) return;
@@ -484,6 +490,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    */
   #fail(s: Socket | undefined, reason: string, error?: unknown, code = ABNORMAL, now?: boolean) {
     this.#stop();
+    const n = this.#n;
     const sent = this.#takeSent();
     // What `s` had not sent yet is reported (see #unsent): a socket dropped now, before it is
     // dropped; one closed with a close frame, only if it does not close cleanly, since the
@@ -497,7 +504,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       // Browsers refuse protocol close codes such as 1002.
       s!.close();
     }
-    this.#lost({ code, reason, wasClean: false }, error, now, code == 1002);
+    // A drop listener (of the unsent messages) may have called reconnect(): then it took over.
+    if (n == this.#n) this.#lost({ code, reason, wasClean: false }, error, now, code == 1002);
   }
 
   #noProtocol(s: Socket, why: string) {

@@ -204,6 +204,8 @@ export function createRequests<In, Out>(
     },
 
     opened() {
+      // Made while open (say, by an earlier `open` listener of this very event): nothing was lost.
+      if (open) return;
       conn++;
       open = true;
       for (const [key, p] of pending)

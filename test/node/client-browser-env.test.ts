@@ -50,6 +50,17 @@ test("created while navigator.onLine is false: one attempt, then it waits for on
   ws.close();
 });
 
+test("created while navigator.onLine is false, then connected: the flag was wrong, and a later drop reconnects as usual", async () => {
+  const win = fakeWindow(false);
+  const { ws, clock, sockets, last } = client(win, { reconnect: { minDelay: 100, maxDelay: 100, jitter: "none" } });
+  await flush();
+  last().serverOpen();
+  last().serverClose(1006);
+  await clock.advance(100);
+  assert.equal(sockets.length, 2, "retried after the backoff delay, not parked until an online event that never comes");
+  ws.close();
+});
+
 test("pagehide (persisted) closes with 1000 and waits; pageshow connects at once, without spending attempts", async () => {
   const win = fakeWindow();
   const { ws, clock, sockets, last } = client(win, { reconnect: { minDelay: 20_000, maxDelay: 30_000 } });
@@ -179,12 +190,14 @@ test("transport options with the runtime's own WebSocket class are an error, not
 
 test("binaryType set on a client with a codec leaves the socket on arraybuffer: decoded data stays bytes", async () => {
   const { ws, last } = client(null as never, { codec: binary({ as: "uint8array" }) });
+  assert.equal(ws.binaryType, "arraybuffer", "before the first socket too");
   const got: unknown[] = [];
   ws.addEventListener("message", (e) => got.push((e as MessageEvent).data));
   await flush();
   last().serverOpen();
   ws.binaryType = "blob";
   assert.equal(last().binaryType, "arraybuffer", "the socket is not switched to blob");
+  assert.equal(ws.binaryType, "arraybuffer", "and the client says so, connected or not");
   last().serverMessage(new Uint8Array([1, 2, 3]).buffer);
   assert.deepEqual(got.map((d) => [...(d as Uint8Array)]), [[1, 2, 3]]);
   ws.close();

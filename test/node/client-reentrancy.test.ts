@@ -155,3 +155,65 @@ test("reconnect() or close() in an error listener of a failed attempt: one outco
     assert.equal(clock.timers.size, 0);
   }
 });
+
+test("reconnect() or close() in a drop listener of the unsent messages of a lost connection: one outcome", async () => {
+  for (const act of ["reconnect", "close"] as const) {
+    const { ws, clock, sockets, last } = client();
+    await flush();
+    last().serverOpen();
+    last().bufferedAmount = 5; // the transport still holds what send() gave it
+    ws.send("x");
+    ws.on("drop", () => (act == "reconnect" ? ws.reconnect() : ws.close()));
+    last().serverClose(1006);
+    await clock.advance(0);
+    if (act == "reconnect") {
+      assert.equal(sockets.length, 2, "the listener's attempt, and no other");
+      last().serverOpen();
+      await clock.advance(10_000);
+      assert.equal(ws.state, "open");
+      assert.equal(sockets.length, 2);
+      ws.close();
+    } else {
+      assert.equal(ws.state, "closed");
+      assert.equal(sockets.length, 1);
+    }
+    assert.equal(clock.timers.size, 0);
+  }
+});
+
+test("reconnect() in a drop listener of a dead connection's unsent messages (keepalive timeout): one new attempt", async () => {
+  const { ws, clock, sockets, last } = client({ keepalive: { interval: 1000, timeout: 500, message: "ping" }, reconnect: { minDelay: 300, maxDelay: 300, jitter: "none" } });
+  await flush();
+  last().serverOpen();
+  last().bufferedAmount = 5;
+  ws.send("x");
+  let once = false;
+  ws.on("drop", () => {
+    if (!once) (once = true), ws.reconnect();
+  });
+  await clock.advance(1600); // heartbeat at 1000, unanswered: dead at 1500
+  assert.equal(once, true, "the unsent message was reported");
+  await clock.advance(0);
+  assert.equal(sockets.length, 2);
+  last().serverOpen();
+  await clock.advance(900); // within the new connection's keepalive interval
+  assert.equal(ws.state, "open");
+  assert.equal(sockets.length, 2, "no second attempt from the dead connection's own failure");
+  ws.close();
+});
+
+test("close() in a drop listener while the queue is flushed on open (a message the codec cannot encode): closed, not opened", async () => {
+  const refusing = { frame: "text" as const, encode: (m: unknown) => JSON.stringify(m), decode: (d: unknown) => d };
+  const strict = { frame: "text" as const, encode: () => { throw new Error("v2 cannot encode a v1 message"); }, decode: (d: unknown) => d };
+  const { ws, clock, last } = client({ protocols: ["v1", "v2"], codecs: { v1: refusing, v2: strict } } as never);
+  ws.send({ a: 1 } as never); // queued, encoded with v1
+  ws.on("drop", () => ws.close());
+  const states: string[] = [];
+  ws.on("statechange", (e) => states.push(e.to));
+  await flush();
+  last().serverOpen("v2");
+  last().serverClose(1000);
+  await clock.advance(1000);
+  assert.equal(ws.state, "closed");
+  assert.deepEqual(states, ["closing", "closed"], "never open");
+});

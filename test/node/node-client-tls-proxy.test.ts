@@ -303,6 +303,19 @@ test("NO_PROXY matching follows curl: *, exact hosts, domain suffixes, ports", (
   assert.throws(() => selectProxy(new URL("ws://a.test/"), "socks5://p.test:1080"), /only HTTP CONNECT/);
 });
 
+test("a proxy variable the runtime refuses to read counts as unset, each spelling on its own (Deno's --allow-env=HTTPS_PROXY,NO_PROXY)", () => {
+  // Deno throws NotCapable for a variable outside the grant: here the lower-case spellings.
+  const granted: Record<string, string> = { HTTPS_PROXY: "http://p.test:3128", NO_PROXY: "direct.test" };
+  const env = new Proxy(granted, {
+    get(target, name) {
+      if (typeof name === "string" && name === name.toLowerCase()) throw new Error(`NotCapable: Requires env access to "${name}"`);
+      return target[name as string];
+    },
+  });
+  assert.equal(selectProxy(new URL("wss://a.test/"), undefined, env)?.href, "http://p.test:3128/", "the granted HTTPS_PROXY is used");
+  assert.equal(selectProxy(new URL("wss://direct.test/"), undefined, env), undefined, "the granted NO_PROXY still applies");
+});
+
 test("NO_PROXY for an IP host matches a whole address or a CIDR block only; names ignore a trailing dot (curl lib/noproxy.c)", () => {
   const cases: Array<[url: string, noProxy: string, bypass: boolean]> = [
     // IPv4: a partial address is not a suffix match.

@@ -384,6 +384,27 @@ describe("correlate", () => {
     }
   });
 
+  it("a correlator made in an open listener sends its request once, and re-sends it once per new connection", async () => {
+    const { FakeClock, flush, transport } = await import("./client-helpers.js");
+    const clock = new FakeClock();
+    const t = transport();
+    const ws = new ResilientWebSocket<In, Out>("ws://test.invalid/", { WebSocket: t.WebSocket, clock, random: () => 0.5, window: null });
+    correlate(ws, { ...idInField(), clock }); // another correlator of the client, made before it opened
+    ws.onopen = () => {
+      if (t.sockets.length > 1) return;
+      const rpc = correlate(ws, { ...idInField(), clock });
+      void rpc.request({ op: "hello" }).catch(() => {});
+    };
+    await flush();
+    t.last().serverOpen();
+    assert.deepEqual(t.last().sent, [{ op: "hello", id: 1 }], "sent once on the connection it was made on");
+    t.last().serverClose(1006);
+    await clock.advance(1000);
+    t.last().serverOpen();
+    assert.deepEqual(t.last().sent, [{ op: "hello", id: 1 }], "re-sent once on the next connection");
+    ws.close();
+  });
+
   it("correlate(ws) uses the client's queue and events; a client closed for good rejects with ERR_CLOSED", async () => {
     // The URL never resolves: the client stays connecting, so requests wait in its queue.
     const ws = new ResilientWebSocket<In, Out>(() => new Promise<string>(() => undefined), { WebSocket: WS, window: null, connectTimeout: 60_000 });

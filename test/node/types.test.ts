@@ -91,6 +91,7 @@ describe("type tests (tsc)", { timeout: 120_000 }, () => {
           `export const builtInAsDom: WebSocket = new BuiltIn("ws://x/");`,
           `new BuiltIn("ws://x/").onclose = function (event) { return this.readyState + event.code; };`,
           `new BuiltIn("ws://x/").onerror = function (event) { return this.readyState + event.message; };`,
+          `new BuiltIn("ws://x/").onopen = function () { return this.readyState === this.OPEN; };`,
           `rws.onmessage = (event: MessageEvent) => event.data;`,
           `rws.on("message", (event: MessageEvent) => event.data);`,
         ].join("\n"),

@@ -13,15 +13,20 @@ import { readResponseHead } from "./read-head.js";
 export type Env = Readonly<Record<string, string | undefined>>;
 
 function envValue(env: Env, name: string): string | undefined {
-  let value: string | undefined;
+  const value = readVariable(env, name.toLowerCase()) ?? readVariable(env, name.toUpperCase());
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+/**
+ * Deno without --allow-env for a variable throws when it is read: that variable counts as unset,
+ * and each spelling is read on its own (a grant of HTTPS_PROXY alone still finds it).
+ */
+function readVariable(env: Env, name: string): string | undefined {
   try {
-    value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+    return env[name];
   } catch {
-    // Deno without --allow-env (or with it for other variables) throws when a variable is read:
-    // the variable counts as unset, so no proxy is configured through it.
     return undefined;
   }
-  return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
 
 function readEnv(): Env {

@@ -23,8 +23,9 @@ const BATCH_WROTE = 2;
 const BATCH_CORKED = 3;
 
 /**
- * What a paced socket (see PacedWrites) is given at most before its earlier writes complete: two
- * pieces of a large frame, so that it has the next piece at hand when one completes.
+ * How much a paced socket (see PacedWrites) may hold before it is given more: about two pieces of a
+ * large frame, so that it has the next piece at hand when one completes. The piece that crosses
+ * the mark is still given whole, so the socket holds up to one piece more.
  */
 const PACED_IN_FLIGHT = 2 * PIECE_BYTES;
 /** A paced socket holding less than this takes small frames without a callback (see PacedWrites.write). */

@@ -26,10 +26,15 @@ export interface WebSocketEventMap {
 /**
  * `this` of an on* handler: the W3C members of the socket, named structurally. The class itself
  * (with its #private fields) there would make the DOM's WebSocket, whose handlers take
- * `this: WebSocket`, unassignable from an instance of ours. The state constants are left out: Deno
- * declares them `number`, not the DOM's literals, which ours would then not accept.
+ * `this: WebSocket`, unassignable from an instance of ours. The state constants are `number`:
+ * Deno declares them so, where the DOM and our class have literals, and both fit `number`.
  */
-type W3CSelf = Pick<WebSocket, "url" | "readyState" | "protocol" | "extensions" | "binaryType" | "bufferedAmount" | "send" | "close">;
+type W3CSelf = Pick<WebSocket, "url" | "readyState" | "protocol" | "extensions" | "binaryType" | "bufferedAmount" | "send" | "close"> & {
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readonly CLOSING: number;
+  readonly CLOSED: number;
+};
 type Handler<E> = ((this: W3CSelf, event: E) => unknown) | null;
 type HandlerName = "open" | "message" | "close" | "error";
 
