@@ -52,6 +52,11 @@ export type Interceptor<In> = (message: In) => boolean;
  * neither a name users can collide with nor code the core carries beyond one optional call.
  */
 export const INTERCEPT: unique symbol = Symbol();
+/**
+ * Key of the client's send hook: called with each message as it is handed to a socket (sent at
+ * once, or flushed from the queue), so `correlate()` knows which connection a request went out on.
+ */
+export const ON_SEND: unique symbol = Symbol();
 
 type Socket = TransportSocket & { terminate?(): void };
 type Handler<E> = ((event: E) => unknown) | null;
@@ -98,6 +103,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   onerror: Handler<ResilientErrorEvent> = null;
 
   declare [INTERCEPT]?: Interceptor<In>;
+  declare [ON_SEND]?: (message: Out) => void;
   #o: Normalized<In, Out>;
   #WS: TransportConstructor;
   #url: UrlProvider;
@@ -218,7 +224,10 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     return this.#state == S.Open && this.#s!.readyState == 1
       ? (this.#send(d, message), "sent")
       : this.#q.push(message, d, c)
-        ? "queued"
+        ? // A drop listener (overflow, ttl) may have closed the client meanwhile: then this one goes too.
+          this.#final()
+          ? (this.#q.clear("closed"), "dropped")
+          : "queued"
         : "dropped";
   }
 
@@ -346,6 +355,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       } catch (error) {
         // The negotiated protocol's codec cannot encode a message queued under another one.
         this.#drop(e.m, "encode", error);
+        // Its drop listener may have called close() or reconnect(): the rest stays queued.
+        if (n != this.#n || this.#final()) return;
         continue;
       }
       this.#send(d, e.m);
@@ -402,7 +413,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const n = sizeOf(d);
     const sent = this.#sent;
     s.send(d);
-    if (m != HEARTBEAT) st.messagesOut++, (st.bytesOut += n);
+    if (m != HEARTBEAT) st.messagesOut++, (st.bytesOut += n), this[ON_SEND]?.(m);
     // Remember the messages the transport's bufferedAmount still covers (the newest ones).
     const b = s.bufferedAmount;
     if (b > 0) sent.push([m, n]), (this.#sentBytes += n);
@@ -452,6 +463,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     if (!next) return this.#end(ev);
     this.#set(S.Reconnecting);
     this.#attempt = next.attempt;
+    // A statechange listener may have called close() (its close event is the one) or reconnect().
+    if (this.#state != S.Reconnecting || n != this.#n) return;
     this.#emit("close", ev);
     // A close listener may have called close() or reconnect(); offline (or a cached page) waits for
     // `online` (or `pageshow`) without spending attempts.

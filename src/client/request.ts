@@ -8,7 +8,7 @@
  */
 import { createError, isResilientError, type ResilientError } from "../errors.js";
 import { systemClock } from "../reliability/clock.js";
-import { INTERCEPT, type Interceptor, type ResilientWebSocket } from "./client.js";
+import { INTERCEPT, ON_SEND, type Interceptor, type ResilientWebSocket } from "./client.js";
 
 export type RequestId = string | number;
 
@@ -95,6 +95,8 @@ export interface Requests<In, Out> extends Requester<In, Out> {
   match(message: In, late?: boolean): boolean;
   /** A connection opened (after the queue flushed): re-send what went out on a lost connection. */
   opened(): void;
+  /** The client handed `message` to a socket (its send hook): a request's message is on the current connection. */
+  sent(message: Out): void;
   /** The current connection is gone (a reconnect may follow). */
   disconnected(): void;
   /**
@@ -109,7 +111,7 @@ export interface Requests<In, Out> extends Requester<In, Out> {
 interface Pending<In, Out> {
   m: Out;
   resend: boolean;
-  /** Number of the connection the message went (or will go) out on. */
+  /** Number of the connection the message last went out on; 0 while it waits in the client's queue. */
   on: number;
   ok(reply: In): void;
   fail(error: ResilientError): void;
@@ -126,11 +128,22 @@ export function createRequests<In, Out>(
   open = false,
   /** Default ids (without `nextId`); shared by the correlators of one client, so theirs never collide. */
   nextDefaultId: () => number = ((n) => () => ++n)(0),
+  /**
+   * The client's own count of connections opened (ResilientWebSocket's `stats.connects`, counted
+   * before its queue is flushed). Without it, `opened()` and `disconnected()` count them here, which
+   * holds only while those notifications come once per connection, in order: a listener that
+   * reconnects in the middle of an open can skip or reorder them.
+   */
+  connections?: () => number,
 ): Requests<In, Out> {
   const pending = new Map<string, Pending<In, Out>>();
+  /** The pending requests by their message, for the client's send hook (it is called for every message). */
+  const byMessage = new Map<Out, Pending<In, Out>>();
   const settled = new Set<string>();
-  /** Connections opened so far; while open, the current one's number. */
-  let conn = open ? 1 : 0;
+  /** Connections opened so far, when the client does not say (see `connections`). */
+  let own = open ? 1 : 0;
+  /** The current connection's number while open; else the last one's. */
+  const conn = () => connections?.() ?? own;
   let closed: ResilientError | undefined;
 
   const close = (why = "the client is closed") => {
@@ -142,8 +155,10 @@ export function createRequests<In, Out>(
   const transmit = (key: string, p: Pending<In, Out>) => {
     try {
       // The client queues while its socket is not open even if it was open a moment ago: then the
-      // message goes out with the next connection's flush, and must not be re-sent on top of it.
-      if (send(p.m) === "queued") p.on = conn + 1;
+      // message goes out with a later flush, and must not be re-sent on top of it. A client with a
+      // send hook (see `sent`) numbers what it hands to a socket, when it does.
+      // Without the hook, a queued message is taken to go out on the next connection.
+      if (send(p.m) === "queued") p.on = connections ? 0 : own + 1;
     } catch (error) {
       p.fail(isResilientError(error) ? error : createError("ERR_INVALID_STATE", `request ${key}: send failed: ${error}`, undefined, error));
     }
@@ -168,6 +183,7 @@ export function createRequests<In, Out>(
         const onAbort = () => p.fail(aborted());
         const done = () => {
           pending.delete(key);
+          byMessage.delete(p.m);
           settled.add(key);
           if (settled.size > MEMORY) settled.delete(settled.values().next().value as string);
           clock.clearTimeout(timer);
@@ -176,12 +192,14 @@ export function createRequests<In, Out>(
         const p: Pending<In, Out> = {
           m: o.setId(message, id),
           resend: options.resend ?? o.resend ?? true,
-          // Sent while open: this connection; otherwise the client queues it for the next one.
-          on: open ? conn : conn + 1,
+          // With the client's send hook: set when it goes out. Without: this connection while open,
+          // else the next one, which flushes the client's queue.
+          on: connections ? 0 : open ? own : own + 1,
           ok: (reply) => (done(), resolve(reply as Reply)),
           fail: (error) => (done(), reject(error)),
         };
         pending.set(key, p);
+        byMessage.set(p.m, p);
         signal?.addEventListener("abort", onAbort);
         if (timeout < Infinity)
           timer = clock.setTimeout(() => p.fail(createError("ERR_REQUEST_TIMEOUT", `request ${key}: no reply within ${timeout} ms`)), timeout);
@@ -204,22 +222,35 @@ export function createRequests<In, Out>(
     },
 
     opened() {
-      // Made while open (say, by an earlier `open` listener of this very event): nothing was lost.
-      if (open) return;
-      conn++;
-      open = true;
+      if (!connections) {
+        // Made while open (say, by an earlier `open` listener of this very event): nothing was lost.
+        if (open) return;
+        own++;
+        open = true;
+      }
+      // What went out on an earlier connection goes out again (re-queued if the client has moved on
+      // since, as when an open listener reconnected).
+      const now = conn();
       for (const [key, p] of pending)
-        if (p.on < conn) {
-          p.on = conn;
+        if (p.on && p.on < now) {
+          p.on = now;
           transmit(key, p);
         }
     },
 
+    sent(message) {
+      const p = byMessage.get(message);
+      if (p) p.on = conn();
+    },
+
     disconnected() {
-      if (!open) return;
-      open = false;
+      if (!connections) {
+        if (!open) return;
+        open = false;
+      }
+      const now = conn();
       for (const [key, p] of pending)
-        if (!p.resend && p.on <= conn) p.fail(createError("ERR_CONNECTION", `request ${key}: connection lost before the reply (resend: false)`));
+        if (!p.resend && p.on && p.on <= now) p.fail(createError("ERR_CONNECTION", `request ${key}: connection lost before the reply (resend: false)`));
     },
 
     dropped(message, reason, error) {
@@ -246,10 +277,14 @@ export function createRequests<In, Out>(
 /** The client surface `attachRequests` needs (ResilientWebSocket has it). */
 export interface RequestHost<In, Out> {
   readonly readyState: number;
+  /** Connections opened so far (ResilientWebSocket's stats); without it the correlators count `open` events. */
+  readonly stats?: { readonly connects: number };
   send(message: Out): unknown;
   addEventListener(type: string, listener: (event: Event) => void): void;
   /** The client's receive hook: a received message it returns true for is not dispatched. */
   [INTERCEPT]?: Interceptor<In>;
+  /** The client's send hook (see ON_SEND). */
+  [ON_SEND]?: (message: Out) => void;
 }
 
 /** The correlators of each client, and the default-id counter they share. */
@@ -277,6 +312,8 @@ export function attachRequests<In, Out>(host: RequestHost<In, Out>, o: RequestsO
       for (const r of all) if (r.match(message)) return true;
       return false;
     };
+    const sending = host[ON_SEND];
+    host[ON_SEND] = (message) => (sending?.(message), each((r) => r.sent(message)));
     host.addEventListener("open", () => each((r) => r.opened()));
     host.addEventListener("drop", (e) => {
       const { message, reason, error } = e as Event & { message: Out; reason: string; error?: unknown };
@@ -290,7 +327,14 @@ export function attachRequests<In, Out>(host: RequestHost<In, Out>, o: RequestsO
   }
   const { all } = shared as unknown as { all: Set<Requests<In, Out>> };
   const counter = shared;
-  const r = createRequests<In, Out>(o, (m) => host.send(m), clock, host.readyState == 1, () => ++counter.id);
+  const r = createRequests<In, Out>(
+    o,
+    (m) => host.send(m),
+    clock,
+    host.readyState == 1,
+    () => ++counter.id,
+    host.stats && (() => host.stats!.connects),
+  );
   all.add(r);
   const detach = r.detach;
   r.detach = () => {

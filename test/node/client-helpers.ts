@@ -11,6 +11,8 @@ export class FakeClock implements Clock {
   t = 0;
   #id = 0;
   timers = new Map<number, { at: number; fn: () => void }>();
+  /** `runaway`: advance() throws after firing that many timers in one call instead of looping forever. */
+  constructor(readonly runaway = Infinity) {}
   now = () => this.t;
   setTimeout = (fn: () => void, ms: number) => {
     const id = ++this.#id;
@@ -23,8 +25,9 @@ export class FakeClock implements Clock {
   /** Runs every timer due within `ms`, in time order, letting microtasks settle between them. */
   async advance(ms: number) {
     const end = this.t + ms;
-    for (;;) {
+    for (let fired = 0; ; fired++) {
       await flush();
+      if (fired > this.runaway) throw new Error(`runaway: more than ${this.runaway} timers fired in one advance()`);
       let next: [number, { at: number; fn: () => void }] | undefined;
       for (const entry of this.timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
       if (!next) break;

@@ -217,3 +217,32 @@ test("close() in a drop listener while the queue is flushed on open (a message t
   assert.equal(ws.state, "closed");
   assert.deepEqual(states, ["closing", "closed"], "never open");
 });
+
+test("close() in a statechange listener as the client starts reconnecting: one close event, the final one", async () => {
+  const { ws, clock, last } = client();
+  const closes: number[] = [];
+  ws.on("close", (e) => closes.push(e.code));
+  ws.on("statechange", (e) => e.to == "reconnecting" && ws.close());
+  await flush();
+  last().serverOpen();
+  last().serverClose(1006);
+  await clock.advance(1000);
+  assert.equal(ws.state, "closed");
+  assert.deepEqual(closes, [1005], "not the lost connection's 1006 after the client is closed, then 1005");
+});
+
+test("close() in a drop listener while send() queues (overflow): the message is dropped as closed, not left in a closed client", async () => {
+  const { ws, clock } = client({ queue: { maxMessages: 1 } });
+  const drops: string[] = [];
+  ws.on("drop", (e) => {
+    drops.push(`${String(e.message)}:${e.reason}`);
+    if (e.reason == "overflow") ws.close();
+  });
+  assert.equal(ws.send("a"), "queued");
+  assert.equal(ws.send("b"), "dropped", "b pushed a out, and a's drop listener closed the client");
+  await clock.advance(1000);
+  assert.equal(ws.state, "closed");
+  assert.deepEqual(drops, ["a:overflow", "b:closed"]);
+  assert.equal(ws.stats.queued, 0);
+  assert.equal(ws.bufferedAmount, 0);
+});

@@ -405,6 +405,28 @@ describe("correlate", () => {
     ws.close();
   });
 
+  it("a request flushed on a connection that a statechange listener abandons before open is re-sent on the next one", async () => {
+    const { FakeClock, flush, transport } = await import("./client-helpers.js");
+    const clock = new FakeClock();
+    const t = transport();
+    const ws = new ResilientWebSocket<In, Out>("ws://test.invalid/", { WebSocket: t.WebSocket, clock, random: () => 0.5, window: null });
+    const rpc = correlate(ws, { ...idInField(), clock });
+    let once = false;
+    ws.on("statechange", (e) => {
+      if (e.to == "open" && !once) (once = true), ws.reconnect();
+    });
+    const reply = rpc.request<Reply>({ op: "early" }); // queued while connecting
+    await flush();
+    t.last().serverOpen(); // flushed on socket 1, then the listener reconnects: no open event for it
+    assert.deepEqual(t.sockets[0]!.sent, [{ op: "early", id: 1 }]);
+    await clock.advance(0);
+    t.last().serverOpen();
+    assert.deepEqual(t.last().sent, [{ op: "early", id: 1 }], "re-sent on socket 2 (it stayed pending on no connection before)");
+    hookOf(ws)({ type: "reply", id: 1, result: "ok" });
+    assert.equal((await reply).result, "ok");
+    ws.close();
+  });
+
   it("correlate(ws) uses the client's queue and events; a client closed for good rejects with ERR_CLOSED", async () => {
     // The URL never resolves: the client stays connecting, so requests wait in its queue.
     const ws = new ResilientWebSocket<In, Out>(() => new Promise<string>(() => undefined), { WebSocket: WS, window: null, connectTimeout: 60_000 });
