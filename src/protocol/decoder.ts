@@ -100,6 +100,14 @@ export class FrameDecoder {
   }
 
   /**
+   * Ignore all further input, the rest of the chunk being parsed included: the owner dropped the
+   * connection (a handler may call this while push() runs).
+   */
+  stop(): void {
+    this.#stop();
+  }
+
+  /**
    * Parse the next bytes of the stream. Never throws for any input: violations are reported
    * through `onProtocolError`. An exception thrown by a handler callback propagates to the caller
    * and stops the decoder (the stream position would otherwise be lost).

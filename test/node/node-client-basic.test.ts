@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { WebSocket, CloseEvent, type PongEvent } from "../../src/node-client.js";
 import { frameArena } from "../../src/adapters/node/frame-arena.js";
-import { closeCodeOf, closed, FrameReader, messages, next, rawServer, serverMessages, wsServer } from "./node-client-helpers.js";
+import { closeCodeOf, closed, FrameReader, messages, next, rawServer, serverFrame, serverMessages, wsServer } from "./node-client-helpers.js";
 
 /** close() and wait for the close event. */
 async function closeNormally(ws: WebSocket): Promise<void> {
@@ -596,6 +596,27 @@ test("terminate() drops a connection at once: CLOSING at once, close 1006 withou
   const earlyDone = closed(early);
   early.terminate();
   assert.equal((await earlyDone).code, 1006);
+  await peer.close();
+});
+
+test("terminate() from a message listener stops the rest of that read: no later message, no close frame answered, close 1006", async () => {
+  // Two messages and the server's close frame in one write, once the client is open (frames that
+  // come with the 101 are parsed before open and held): the client reads them in one chunk.
+  const peer = await rawServer({
+    onUpgrade: (socket) =>
+      setTimeout(() => socket.write(Buffer.concat([serverFrame(0x1, Buffer.from("one")), serverFrame(0x1, Buffer.from("two")), serverFrame(0x8, Buffer.from([0x03, 0xe8]))])), 50),
+  });
+  const ws = new WebSocket(peer.url);
+  const seen: string[] = [];
+  ws.onmessage = (event) => {
+    seen.push(String(event.data));
+    ws.terminate();
+  };
+  const event = await closed(ws);
+  // Before: "two" was delivered while CLOSING, the close frame was answered into the destroyed
+  // socket, and the close event said 1000, wasClean true.
+  assert.deepEqual(seen, ["one"]);
+  assert.deepEqual([event.code, event.wasClean], [1006, false]);
   await peer.close();
 });
 

@@ -167,8 +167,14 @@ export class Connection implements FrameHandler {
   /** Drop the TCP connection now, without a closing handshake (close event 1006). */
   terminate(): void {
     // CLOSING from now on, as after close(): send() counts its data in bufferedAmount and drops it
-    // instead of writing to a destroyed socket. Messages already received may still be delivered.
+    // instead of writing to a destroyed socket. Nothing received is processed any more, even from
+    // the chunk being parsed (terminate() called from a message listener): no message event once
+    // not OPEN (WHATWG), and no close frame answered into the destroyed socket, which made the
+    // close look clean.
     if (this.#readyState === OPEN) this.#readyState = CLOSING;
+    this.#closeSent = true;
+    this.#decoder.stop();
+    this.#inbox = undefined;
     this.#sender.settle();
     this.#socket.destroy();
   }
