@@ -241,8 +241,8 @@ export function serverFrame(opcode: number, payload: Uint8Array | string = new U
  * sent, e.g. the close code after a protocol violation.
  */
 export class FrameReader {
-  readonly frames: Array<{ opcode: number; fin: boolean; rsv: number; payload: Buffer; masked: boolean }> = [];
-  #buffer = Buffer.alloc(0);
+  readonly frames: ClientFrame[] = [];
+  #buffer: Buffer = Buffer.alloc(0);
   #waiters: Array<{ opcode: number; resolve: (payload: Buffer) => void }> = [];
 
   constructor(socket: net.Socket) {
@@ -260,37 +260,51 @@ export class FrameReader {
   }
 
   #parse(): void {
-    for (;;) {
-      const b = this.#buffer;
-      if (b.length < 2) return;
-      let length = b[1]! & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (b.length < 4) return;
-        length = b.readUInt16BE(2);
-        offset = 4;
-      } else if (length === 127) {
-        if (b.length < 10) return;
-        length = Number(b.readBigUInt64BE(2));
-        offset = 10;
-      }
-      const masked = (b[1]! & 0x80) !== 0;
-      if (b.length < offset + (masked ? 4 : 0) + length) return;
-      const key = masked ? b.subarray(offset, offset + 4) : undefined;
-      if (masked) offset += 4;
-      const payload = Buffer.from(b.subarray(offset, offset + length));
-      if (key !== undefined) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
-      const frame = { opcode: b[0]! & 0x0f, fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 0x7, payload, masked };
+    for (let taken; (taken = takeClientFrame(this.#buffer)); ) {
+      const { frame, rest } = taken;
       this.frames.push(frame);
-      this.#buffer = b.subarray(offset + length);
+      this.#buffer = rest;
       for (const waiter of [...this.#waiters]) {
         if (waiter.opcode === frame.opcode) {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-          waiter.resolve(payload);
+          waiter.resolve(frame.payload);
         }
       }
     }
   }
+}
+
+/** A frame as a raw server reads it from the client, unmasked. */
+export interface ClientFrame {
+  opcode: number;
+  fin: boolean;
+  rsv: number;
+  masked: boolean;
+  payload: Buffer;
+}
+
+/** The first complete frame in `buffer` (unmasked) and the bytes after it; undefined until one is complete. */
+export function takeClientFrame(buffer: Buffer): { frame: ClientFrame; rest: Buffer } | undefined {
+  const b = buffer;
+  if (b.length < 2) return undefined;
+  let length = b[1]! & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (b.length < 4) return undefined;
+    length = b.readUInt16BE(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (b.length < 10) return undefined;
+    length = Number(b.readBigUInt64BE(2));
+    offset = 10;
+  }
+  const masked = (b[1]! & 0x80) !== 0;
+  if (b.length < offset + (masked ? 4 : 0) + length) return undefined;
+  const key = masked ? b.subarray(offset, offset + 4) : undefined;
+  if (masked) offset += 4;
+  const payload = Buffer.from(b.subarray(offset, offset + length));
+  if (key !== undefined) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
+  return { frame: { opcode: b[0]! & 0x0f, fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 0x7, masked, payload }, rest: b.subarray(offset + length) };
 }
 
 export function closeCodeOf(payload: Buffer): number | undefined {

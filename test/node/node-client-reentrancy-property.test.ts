@@ -34,7 +34,7 @@ import { Buffer } from "node:buffer";
 import type net from "node:net";
 import fc from "fast-check";
 import { WebSocket } from "../../src/node-client.js";
-import { rawServer, serverFrame } from "./node-client-helpers.js";
+import { rawServer, serverFrame, takeClientFrame, type ClientFrame } from "./node-client-helpers.js";
 
 const NUM_RUNS = Number(globalThis.process?.env?.["PROP_RUNS"] ?? 200);
 /** Substrings of failure messages to look past (comma-separated), to find the next failure behind a known one. */
@@ -274,13 +274,6 @@ type Written =
   | { kind: "ping" | "pong"; data: Buffer }
   | { kind: "close"; code: number; reason: string; valid: boolean };
 
-interface ClientFrame {
-  opcode: number;
-  fin: boolean;
-  rsv: number;
-  masked: boolean;
-  payload: Buffer;
-}
 
 class Peer {
   readonly written: Written[] = [];
@@ -350,30 +343,11 @@ class Peer {
   }
 
   #parse(): void {
-    for (;;) {
-      const b = this.#buffer;
-      if (b.length < 2) return;
-      let length = b[1]! & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (b.length < 4) return;
-        length = b.readUInt16BE(2);
-        offset = 4;
-      } else if (length === 127) {
-        if (b.length < 10) return;
-        length = Number(b.readBigUInt64BE(2));
-        offset = 10;
-      }
-      const masked = (b[1]! & 0x80) !== 0;
-      if (b.length < offset + (masked ? 4 : 0) + length) return;
-      const key = masked ? b.subarray(offset, offset + 4) : undefined;
-      if (masked) offset += 4;
-      const payload = Buffer.from(b.subarray(offset, offset + length));
-      if (key !== undefined) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
-      this.#buffer = b.subarray(offset + length);
-      const frame = { opcode: b[0]! & 0x0f, fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 7, masked, payload };
+    for (let taken; (taken = takeClientFrame(this.#buffer)); ) {
+      const { frame, rest } = taken;
+      this.#buffer = rest;
       this.frames.push(frame);
-      this.#log(`server got: op ${frame.opcode}${frame.fin ? "" : " (no fin)"} ${hex(payload)}`);
+      this.#log(`server got: op ${frame.opcode}${frame.fin ? "" : " (no fin)"} ${hex(frame.payload)}`);
       this.#onFrame(frame);
     }
   }
