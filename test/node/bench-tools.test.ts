@@ -97,3 +97,15 @@ test("bench/pool.mjs: pools every repetition of several runs, per run and agains
   // Memory: 0.9x and 1.1x, median of the runs 1.0x: still met (<= ws).
   assert.deepEqual(row("memory per idle connection"), ["0.90x 1.10x", "1.00x", "<= 1.0", "met", "2"]);
 });
+
+test("bench/read-anatomy.mjs: a short run prints a row for every step of receiving 1 MiB messages", { timeout: 120_000 }, async () => {
+  const { stdout } = await run(process.execPath, ["bench/read-anatomy.mjs", "--reps=1", "--rounds=1", "--count=16"], { cwd: ROOT });
+  assert.match(stdout, /^step +CPU µs\/MiB +faults\/MiB +GCs\/MiB +per process/m);
+  for (const step of ["net", "copy", "slab", "direct"]) {
+    assert.match(stdout, new RegExp(`^${step} +[\\d,]+ +[\\d.,]+ +[\\d.]+ +[\\d,]+ \\([\\d.,]+\\)$`, "m"), stdout);
+  }
+});
+
+test("bench/read-anatomy.mjs: an unknown step is refused", { timeout: 30_000 }, async () => {
+  await assert.rejects(run(process.execPath, ["bench/read-anatomy.mjs", "--steps=copy,fast"], { cwd: ROOT }), /unknown step fast/);
+});
