@@ -30,28 +30,66 @@ export interface RouteOptions<F extends PropertyKey> {
   field?: F;
 }
 
-/**
- * A message listener that calls `handler` with the messages whose `field` equals `tag`. `route()`
- * registers it with `on("message", …)`, so removal, ordering and error isolation are those of
- * ordinary listeners.
- */
-export function routeListener<In, T, F extends PropertyKey>(
-  field: F,
-  tag: T,
-  handler: (message: Tagged<In, F, T>) => unknown,
-): (event: { readonly data: In }) => void {
-  return (event) => {
-    const data: unknown = event.data;
-    if (typeof data === "object" && data !== null && (data as Record<PropertyKey, unknown>)[field] === tag) {
-      handler(data as Tagged<In, F, T>);
-    }
-  };
+interface Route {
+  /** When it was added, for the rare client that routes on more than one field. */
+  readonly seq: number;
+  readonly handler: (message: never) => unknown;
+  /** Removed, possibly while a message is being dispatched: not called any more. */
+  off?: boolean;
 }
+
+/**
+ * The routes of one client behind one `message` listener: a route per message type is the point,
+ * and one listener each made Node warn of a leak at the 11th (MaxListenersExceededWarning) and
+ * cost a dispatch per route for every message. Routes run in the order they were added, where
+ * the listener of the client's first live route sits among its message listeners.
+ */
+interface Router {
+  /** Tag -> routes, per field (almost always just "type"). */
+  readonly byField: Map<PropertyKey, Map<unknown, Route[]>>;
+  count: number;
+  readonly off: () => void;
+}
+
+const routers = new WeakMap<object, Router>();
+
+/** Like an event listener's exception: reported, and the other routes still run. */
+function report(error: unknown): void {
+  if (typeof reportError == "function") reportError(error);
+  else
+    queueMicrotask(() => {
+      throw error;
+    });
+}
+
+function dispatch(router: Router, data: unknown): void {
+  if (typeof data != "object" || data === null) return;
+  let due: Route[] | undefined;
+  for (const [field, byTag] of router.byField) {
+    const routes = byTag.get((data as Record<PropertyKey, unknown>)[field]);
+    // Arrays are replaced, never changed (see route()), so routes added by a handler wait for
+    // the next message, as with EventTarget. Routes of several fields matched: back to the order
+    // they were added in (each array is in that order).
+    if (routes) due = due ? [...due, ...routes].sort((a, b) => a.seq - b.seq) : routes;
+  }
+  if (!due) return;
+  for (const r of due) {
+    if (r.off) continue;
+    try {
+      r.handler(data as never);
+    } catch (error) {
+      report(error);
+    }
+  }
+}
+
+let added = 0;
 
 /**
  * Calls `handler` with the messages of `ws` whose `field` (default "type") equals `tag`, typed as
  * that member of the union; returns the unsubscribe function. Separate from events:
- * `route(ws, "open", …)` gets messages tagged "open", never the open event.
+ * `route(ws, "open", …)` gets messages tagged "open", never the open event. A handler that throws
+ * is reported like a throwing event listener, and the other routes still run.
  * @example const off = route(ws, "quote", (q) => render(q.bid));
  */
 // `& (string | number | boolean)` restates what TagOf yields so TypeScript keeps `tag` a literal
@@ -62,5 +100,28 @@ export function route<In, Out, T extends TagOf<In, F> & (string | number | boole
   handler: (message: Tagged<In, F, T>) => unknown,
   options?: RouteOptions<F>,
 ): () => void {
-  return ws.on("message", routeListener<In, T, F>(options?.field ?? ("type" as F), tag, handler));
+  const field: PropertyKey = options?.field ?? "type";
+  let router = routers.get(ws);
+  if (!router) {
+    const byField = new Map<PropertyKey, Map<unknown, Route[]>>();
+    const created: Router = { byField, count: 0, off: ws.on("message", (e) => dispatch(created, e.data)) };
+    routers.set(ws, (router = created));
+  }
+  const r: Route = { seq: ++added, handler };
+  const byTag = router.byField.get(field) ?? router.byField.set(field, new Map()).get(field)!;
+  byTag.set(tag, [...(byTag.get(tag) ?? []), r]);
+  router.count++;
+  const live = router;
+  return () => {
+    if (r.off) return;
+    r.off = true;
+    // New arrays, never changed in place: a dispatch in progress keeps its own.
+    const rest = byTag.get(tag)!.filter((x) => x !== r);
+    rest.length ? byTag.set(tag, rest) : byTag.delete(tag);
+    if (!byTag.size) live.byField.delete(field);
+    if (--live.count == 0) {
+      live.off();
+      routers.delete(ws);
+    }
+  };
 }
