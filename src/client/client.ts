@@ -148,6 +148,13 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     // A URL that no attempt can use fails here, as `new WebSocket(url)` does, instead of being
     // retried forever. A URL provider's result is checked per attempt.
     if (typeof url != "function") this.#href = parse(url).href;
+    // The same for static subprotocols (WHATWG WebSocket constructor step: a value that is not an
+    // RFC 6455 §4.1 token, or one offered twice, is a SyntaxError).
+    const p0 = o.protocols;
+    if (typeof p0 != "function")
+      [p0 ?? []].flat().forEach((v, i, all) => {
+        if (!/^[!#-'*+.^-`|~\w-]+$/.test(v) || all.indexOf(v) != i) throw new DOMException(`invalid or repeated subprotocol: ${v}`, "SyntaxError");
+      });
     // A browser's WebSocket takes no options: headers, TLS or a proxy given to it would be ignored.
     if (o.transport && WS == globalThis.WebSocket) throw createError("ERR_INVALID_ARGUMENT", "transport options need a WebSocket class that takes them (resilient-ws/node); this runtime's WebSocket ignores them");
     this.#WS = WS as unknown as TransportConstructor;
@@ -251,7 +258,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   reconnect(code?: number, reason = "reconnect()"): void {
     checkClose(code, reason);
     if (this.#final()) return;
-    this.#state == S.Reconnecting ? this.#now() : this.#fail(this.#s, reason, undefined, this.#state == S.Open ? code ?? NORMAL : ABNORMAL, true);
+    // A fresh series from every state: from reconnecting too (a "retry now" during an outage).
+    this.#state == S.Reconnecting ? ((this.#attempt = 1), this.#now()) : this.#fail(this.#s, reason, undefined, this.#state == S.Open ? code ?? NORMAL : ABNORMAL, true);
   }
 
   /**
@@ -296,6 +304,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     if (n != this.#n) return;
     // The attempt's deadline covers the providers too: a token fetch that hangs is retried.
     this.#arm(() => this.#fail(this.#s, "connect timeout", createError("ERR_CONNECT_TIMEOUT", "connect timeout")), o.connectTimeout);
+    let built = false;
     try {
       const u = parse(await resolve(this.#url));
       const p = await resolve(o.protocols);
@@ -303,6 +312,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       const url = (this.#href = u.href);
       this.#origin = u.origin;
       this.#offered = [p ?? []].flat();
+      built = true;
       const s: Socket = (this.#s = o.transport ? new this.#WS(url, p, o.transport as never) : new this.#WS(url, p));
       // Codecs decode string | ArrayBuffer, never Blob.
       if (this.#coded()) s.binaryType = "arraybuffer";
@@ -317,7 +327,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
-      if (n == this.#n) this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", "" + error, undefined, error));
+      // Unless the constructor refused what every attempt would give it again (static URL and
+      // subprotocols, the same options: an option the transport rejects), which is final, as the
+      // constructor's SyntaxError is for `new WebSocket`.
+      if (n != this.#n) return;
+      if (built && typeof this.#url != "function" && typeof o.protocols != "function") this.#stop(), this.#lost({ code: ABNORMAL, reason: "transport refused the options", wasClean: false }, error, false, true);
+      else this.#fail(undefined, "attempt failed", createError("ERR_URL_PROVIDER", "" + error, undefined, error));
     }
   }
 
@@ -325,9 +340,12 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     // A handshake refused with Retry-After (built-in client: 429, 503) sets the next delay's floor.
     this.#wait = (error as { retryAfter?: number } | undefined)?.retryAfter;
     this.#emit("error", { error });
-    // Transports that check the subprotocol themselves (ws) fail the handshake instead of
-    // opening: with requireProtocol that is the same final failure.
-    if (this.#o.requireProtocol && /subprotocol/.test(error?.message!)) this.#noProtocol(s, error!.message);
+    // Transports that check the subprotocol themselves fail the handshake instead of opening: with
+    // requireProtocol that is the same final failure. Told by the built-in client's code, or by ws's
+    // own messages; any message naming "subprotocol" also matched URLs and servers' reason phrases.
+    const e = error as (Error & { code?: string }) | undefined;
+    if (this.#o.requireProtocol && e && (e.code == "ERR_PROTOCOL_NOT_SELECTED" || (!e.code && /^Server sent (an invalid |a |no )subprotocol/.test(e.message))))
+      this.#noProtocol(s, e.message);
   }
 
   #open(s: Socket) {
@@ -404,7 +422,10 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       }
     // A reply taken by correlate() (request/response) is not also a message.
     if (this[INTERCEPT]?.(data as In)) return;
-    this.dispatchEvent(new MessageEvent("message", { data, origin: this.#origin }));
+    const e = new MessageEvent("message", { data, origin: this.#origin });
+    // MessageEventInit's data defaults to null: a codec's undefined would arrive as null.
+    if (data === undefined) Object.defineProperty(e, "data", { value: data });
+    this.dispatchEvent(e);
   }
 
   #send(d: SendData, m: Out | typeof HEARTBEAT) {

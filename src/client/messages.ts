@@ -68,21 +68,32 @@ export function createMessageStream<In>(subscribe: MessageSubscribe<In>, options
     dropped++;
     ondrop?.(message);
   };
+  /**
+   * The abort listener stays while abort still has something to discard (messages or an error not
+   * yet read): the source ending is not the consumer being done.
+   */
+  const release = () => {
+    if (ending && !count() && ending.error === undefined) signal?.removeEventListener("abort", stop);
+  };
+  /** The source ended (client closed for good, or overflow "error"): stop listening to it. */
   const end = (error?: unknown) => {
     if (ending) return;
     ending = { error };
-    signal?.removeEventListener("abort", stop);
     unsubscribe?.();
     // Waiters exist only while the buffer is empty, so they get the ending now.
     for (const [resolve, reject] of waiters.splice(0)) {
       if (ending.error === undefined) resolve(DONE);
       else reject(ending.error), (ending = {});
     }
+    release();
   };
+  /** return() or abort: done at once, whatever is buffered or pending is discarded. */
   const stop = () => {
     buffer = [];
     head = 0;
     end();
+    ending = {};
+    release();
   };
   const push = (message: In) => {
     if (ending) return;
@@ -102,10 +113,15 @@ export function createMessageStream<In>(subscribe: MessageSubscribe<In>, options
       return count();
     },
     next() {
-      if (count()) return Promise.resolve({ value: shift(), done: false });
+      if (count()) {
+        const value = shift();
+        release();
+        return Promise.resolve({ value, done: false });
+      }
       if (!ending) return new Promise((resolve, reject) => waiters.push([resolve, reject]));
       const { error } = ending;
       ending = {}; // throw once, then report done like any finished iterator
+      release();
       return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
     },
     return() {

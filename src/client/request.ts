@@ -160,7 +160,8 @@ export function createRequests<In, Out>(
       // Without the hook, a queued message is taken to go out on the next connection.
       if (send(p.m) === "queued") p.on = connections ? 0 : own + 1;
     } catch (error) {
-      p.fail(isResilientError(error) ? error : createError("ERR_INVALID_STATE", `request ${key}: send failed: ${error}`, undefined, error));
+      // send() throws ERR_QUEUE_FULL, or the codec's exception when it cannot encode the message.
+      p.fail(isResilientError(error) ? error : createError("ERR_INVALID_ARGUMENT", `request ${key}: cannot encode: ${error}`, undefined, error));
     }
   };
 

@@ -186,7 +186,6 @@ test("maxRetries: the client gives up and closes for good", async () => {
   }
   assert.equal(sockets.length, 3);
   assert.equal(ws.state, "closed");
-  await assert.rejects(ws.opened(), (e: unknown) => isResilientError(e) && e.code == "ERR_CLOSED");
 });
 
 test("reconnect: false behaves like a plain WebSocket", async () => {
@@ -1123,4 +1122,122 @@ test("close() with requests pending: all reject with ERR_CLOSED when the client 
   last().serverClose(1000);
   await Promise.all([a, b]);
   assert.deepEqual(outcome, ["resend:ERR_CLOSED", "no-resend:ERR_CLOSED"]);
+});
+
+test("static subprotocols that are not RFC 6455 tokens, or are repeated, throw SyntaxError in the constructor, as new WebSocket does", () => {
+  const t = transport();
+  for (const protocols of [["a b"], ["chat", "chat"], [""], ["é"], ["a,b"], "x y"]) {
+    assert.throws(
+      () => new ResilientWebSocket(URL_, { WebSocket: t.WebSocket, window: null, protocols }),
+      (e: unknown) => e instanceof DOMException && e.name == "SyntaxError",
+      JSON.stringify(protocols),
+    );
+    const Plain = class extends ResilientWebSocket {
+      static override defaultWebSocket = t.WebSocket;
+    };
+    assert.throws(() => new Plain(URL_, protocols as string[]), (e: unknown) => e instanceof DOMException && e.name == "SyntaxError");
+  }
+  assert.equal(t.sockets.length, 0);
+  for (const protocols of ["chat", ["v12.stomp", "v11.stomp"], ["!#$%&'*+-.^_`|~09AZaz"], []]) {
+    const ws = new ResilientWebSocket(URL_, { WebSocket: t.WebSocket, clock: new FakeClock(), window: null, protocols });
+    ws.close();
+  }
+});
+
+test("a transport constructor that refuses static options fails the client for good (error, then close 1006), instead of retrying forever", async () => {
+  const refusal = new TypeError("maxPayload must be a positive number");
+  class Refusing {
+    constructor() {
+      throw refusal;
+    }
+  }
+  const clock = new FakeClock();
+  const ws = new ResilientWebSocket(URL_, { WebSocket: Refusing as never, clock, window: null, transport: { maxPayload: -1 } });
+  const log = record(ws, ["error", "reconnecting", "close", "statechange"], (e) => (e.type == "statechange" ? `${e.from}>${e.to}` : e.type == "close" ? String(e.code) : ""));
+  const errors: unknown[] = [];
+  ws.on("error", (e) => errors.push(e.error));
+  await flush();
+  await clock.advance(60_000);
+  assert.deepEqual(log, ["error", "statechange:connecting>closed", "close:1006"]);
+  assert.deepEqual(errors, [refusal]);
+  assert.equal(ws.state, "closed");
+});
+
+test("the same refusal with a URL provider is a failed attempt, retried (the next URL may differ)", async () => {
+  let calls = 0;
+  class Refusing {
+    constructor() {
+      calls++;
+      throw new TypeError("refused");
+    }
+  }
+  const clock = new FakeClock();
+  const ws = new ResilientWebSocket(() => URL_, { WebSocket: Refusing as never, clock, random: () => 0, window: null });
+  const errors: unknown[] = [];
+  ws.on("error", (e) => errors.push(e.error));
+  await flush();
+  await clock.advance(2_000);
+  assert.ok(calls >= 3, `attempts: ${calls}`);
+  assert.ok(isResilientError(errors[0]) && errors[0].code == "ERR_URL_PROVIDER");
+  assert.equal(ws.state, "reconnecting");
+  ws.close();
+});
+
+test("reconnect() while waiting to reconnect starts a fresh backoff series and retry budget, as from open or connecting", async () => {
+  const { ws, clock, sockets, last } = client({ reconnect: { minDelay: 100, factor: 2, maxDelay: 10_000, jitter: "none", maxRetries: 3 } });
+  const waits = record(ws, ["reconnecting"], (e) => `a${e.attempt},d${e.delay}`);
+  await flush();
+  // Three failures in a row: the last retry of the budget is scheduled, 400 ms away.
+  last().serverClose(1006);
+  await clock.advance(100);
+  last().serverClose(1006);
+  await clock.advance(200);
+  last().serverClose(1006);
+  assert.deepEqual(waits, ["reconnecting:a1,d100", "reconnecting:a2,d200", "reconnecting:a3,d400"]);
+  assert.equal(ws.state, "reconnecting");
+  const before = sockets.length;
+  ws.reconnect();
+  await flush();
+  assert.equal(sockets.length, before + 1, "connects at once");
+  last().serverClose(1006);
+  // Before, the series went on: the failure closed the client for good (budget spent).
+  assert.equal(ws.state, "reconnecting");
+  assert.equal(waits.at(-1), "reconnecting:a2,d200", "the series started again");
+  await clock.advance(200);
+  last().serverClose(1006);
+  assert.equal(waits.at(-1), "reconnecting:a3,d400");
+  ws.close();
+});
+
+test("a codec that decodes a frame to undefined delivers undefined, not MessageEvent's default null", async () => {
+  const codec: Codec<string | undefined, string> = { frame: "text", encode: (m) => m, decode: (d) => (d === "hb" ? undefined : String(d)) };
+  const { ws, last } = client<string | undefined, string>({ codec });
+  await flush();
+  last().serverOpen();
+  const seen: unknown[] = [];
+  ws.on("message", (e) => seen.push(e.data));
+  last().serverMessage("hb");
+  last().serverMessage("x");
+  assert.deepEqual(seen, [undefined, "x"]);
+  ws.close();
+});
+
+test("requireProtocol: a transport's subprotocol refusal is final; other errors whose text says \"subprotocol\" (a URL, a reason phrase) are retried", async () => {
+  const cases: Array<[string, Error & { code?: string }, "closed" | "reconnecting"]> = [
+    ["built-in: selected one not offered", Object.assign(new Error('server selected subprotocol "x" that was not offered'), { code: "ERR_PROTOCOL_NOT_SELECTED" }), "closed"],
+    ["ws: none selected", new Error("Server sent no subprotocol"), "closed"],
+    ["ws: not offered", new Error("Server sent an invalid subprotocol"), "closed"],
+    ["ws: none requested", new Error("Server sent a subprotocol but none was requested"), "closed"],
+    ["a timeout of a URL naming it", Object.assign(new Error("opening handshake with ws://h/feed?subprotocol=v2 timed out"), { code: "ERR_HANDSHAKE_TIMEOUT" }), "reconnecting"],
+    ["a 503 whose reason phrase names it", Object.assign(new Error("Unexpected server response: 503 subprotocol backend restarting"), { code: "ERR_HANDSHAKE_STATUS" }), "reconnecting"],
+    ["a message naming it elsewhere", new Error("connect ECONNREFUSED (subprotocol v2)"), "reconnecting"],
+  ];
+  for (const [name, error, state] of cases) {
+    const { ws, last } = client({ protocols: ["v2"], requireProtocol: true });
+    await flush();
+    last().onerror?.({ type: "error", error });
+    last().serverClose(1006);
+    assert.equal(ws.state, state, name);
+    ws.close();
+  }
 });

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import { clientMessages, createMessageStream, type MessageSubscribe, type MessagesOptions } from "../../src/client/messages.js";
 import { isResilientError } from "../../src/errors.js";
+import { ResilientWebSocket } from "../../src/client/client.js";
+import { json } from "../../src/client/codecs.js";
+import { messages } from "../../src/client/messages.js";
+import { FakeClock, flush, transport } from "./client-helpers.js";
 
 /** A source the test drives by hand. */
 function source<T>() {
@@ -176,5 +181,62 @@ describe("clientMessages", () => {
   it("a client already closed gives an empty stream", async () => {
     const host = Object.assign(new EventTarget(), { readyState: 3 });
     assert.deepEqual(await clientMessages(host).next(), { value: undefined, done: true });
+  });
+});
+
+describe("messages(): ending by the source is not the consumer being done (found by typed-property.test.ts)", () => {
+  async function openClient() {
+    const t = transport();
+    const ws = new ResilientWebSocket<{ n: number }, never>("ws://test.invalid/", { WebSocket: t.WebSocket, clock: new FakeClock(), window: null, codec: json() });
+    await flush();
+    t.last().serverOpen();
+    return { ws, socket: t.last() };
+  }
+
+  it("return() after an overflow \"error\" discards the pending error: next() is done", async () => {
+    const { ws, socket } = await openClient();
+    const stream = messages(ws, { bufferSize: 1, overflow: "error" });
+    socket.serverMessage('{"n":1}');
+    socket.serverMessage('{"n":2}');
+    assert.deepEqual(await stream.return(), { value: undefined, done: true });
+    assert.equal(stream.buffered, 0);
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+    ws.close();
+  });
+
+  it("abort after the client closed for good ends the stream at once, discarding what it buffered", async () => {
+    const { ws, socket } = await openClient();
+    const ctrl = new AbortController();
+    const stream = messages(ws, { signal: ctrl.signal });
+    socket.serverMessage('{"n":1}');
+    socket.serverClose(4000); // not retried: closed for good, the stream drains its buffer
+    ctrl.abort();
+    assert.equal(stream.buffered, 0);
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+  });
+
+  it("abort after an overflow \"error\" discards the buffer and the error", async () => {
+    const { ws, socket } = await openClient();
+    const ctrl = new AbortController();
+    const stream = messages(ws, { bufferSize: 1, overflow: "error", signal: ctrl.signal });
+    socket.serverMessage('{"n":1}');
+    socket.serverMessage('{"n":2}');
+    ctrl.abort();
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+    ws.close();
+  });
+
+  it("the abort listener stays while abort has something to discard, and goes once the consumer read the end", async () => {
+    const { ws, socket } = await openClient();
+    const ctrl = new AbortController();
+    const stream = messages(ws, { signal: ctrl.signal });
+    socket.serverMessage('{"n":1}');
+    socket.serverClose(4000); // closed for good
+    assert.equal(ws.state, "closed");
+    const listeners = () => (getEventListeners(ctrl.signal, "abort") as unknown[]).length;
+    assert.equal(listeners(), 1, "one message still buffered");
+    assert.deepEqual(await stream.next(), { value: { n: 1 }, done: false });
+    assert.equal(listeners(), 0, "nothing left to discard");
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
   });
 });

@@ -186,16 +186,18 @@ describe("Requests", () => {
     assert.equal(clock.timers, 0);
   });
 
-  it("a send that throws rejects the request with that error", async () => {
+  it("a send that throws (the codec cannot encode the message) rejects with ERR_INVALID_ARGUMENT, the exception as its cause", async () => {
+    const refusal = new Error("cannot encode");
     const requests = createRequests<In, Out>(
       { setId: (m, id) => ({ ...m, id }), getId: (m) => m.id },
       () => {
-        throw new Error("queue full");
+        throw refusal;
       },
       fakeClock(),
     );
-    const error = await rejectsWith(requests.request({ op: "a" }), "ERR_INVALID_STATE");
-    assert.match(error.message, /queue full/);
+    const error = await rejectsWith(requests.request({ op: "a" }), "ERR_INVALID_ARGUMENT");
+    assert.match(error.message, /cannot encode/);
+    assert.equal(error.cause, refusal);
   });
 
   it("uses nextId and compares ids as strings", async () => {
@@ -437,5 +439,33 @@ describe("correlate", () => {
     ws.close();
     await rejectsWith(pending, "ERR_CLOSED");
     assert.equal(rpc.size, 0);
+  });
+});
+
+describe("correlate() with a codec that cannot encode the request", () => {
+  it("rejects with ERR_INVALID_ARGUMENT and the codec's exception as its cause, as request() documents", async () => {
+    const refusal = new Error("cannot encode");
+    const { transport, FakeClock } = await import("./client-helpers.js");
+    const t = transport();
+    const ws = new ResilientWebSocket<{ re?: string }, { op: string; id?: string }>("ws://test.invalid/", {
+      WebSocket: t.WebSocket,
+      clock: new FakeClock(),
+      window: null,
+      codec: {
+        frame: "text",
+        encode: () => {
+          throw refusal;
+        },
+        decode: (d) => JSON.parse(String(d)),
+      },
+    });
+    const rpc = correlate(ws, { setId: (m, id) => ({ ...m, id: String(id) }), getId: (m) => m.re });
+    const error = await rpc.request({ op: "x" }).then(
+      () => assert.fail("resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(isResilientError(error) && error.code == "ERR_INVALID_ARGUMENT", String(error));
+    assert.equal(error.cause, refusal);
+    ws.close();
   });
 });
