@@ -161,3 +161,24 @@ test("built-in client: a dead link's unsent messages are reported (drop, reason 
     await peer.close();
   }
 });
+
+test("resilient-ws (node and deno entries): a refused handshake's error narrows with isHandshakeStatusError from the same import", async () => {
+  const node = await import("../../src/node.js");
+  const deno = await import("../../src/deno.js");
+  const refuse = createServer((socket) => {
+    socket.once("data", () => socket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n"));
+  });
+  refuse.listen(0, "127.0.0.1");
+  await once(refuse, "listening");
+  const ws = new node.ResilientWebSocket(`ws://127.0.0.1:${(refuse.address() as AddressInfo).port}/`, { window: null });
+  try {
+    const { error } = await next<Event & { error?: unknown }>(ws, "error");
+    assert.ok(node.isHandshakeStatusError(error) && deno.isHandshakeStatusError(error));
+    const status: import("../../src/node.js").HandshakeStatusError = error;
+    assert.equal(status.status, 503);
+    assert.equal(status.retryAfter, 7000);
+  } finally {
+    ws.close();
+    await new Promise((resolve) => refuse.close(resolve));
+  }
+});
