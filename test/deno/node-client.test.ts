@@ -7,6 +7,7 @@ import "../node/node-client-handshake.test.ts";
 import "../node/node-client-violations.test.ts";
 import "../node/node-client-tls-proxy.test.ts";
 import "../node/node-client-deflate.test.ts";
+import "../node/node-client-deflate-property.test.ts";
 import "../node/node-client-peers.test.ts";
 import "../node/node-client-entry.test.ts";
 import "../node/node-client-frame-arena.test.ts";

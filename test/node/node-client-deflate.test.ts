@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import zlib from "node:zlib";
 import type net from "node:net";
 import { WebSocket, type NodeWebSocketOptions } from "../../src/node-client.js";
-import { acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
+import { acceptFor, closed, messages, next, rawServer, serverFrame, takeClientFrame, wsServer } from "./node-client-helpers.js";
 import { constants as bufferConstants } from "node:buffer";
 
 function text(size: number, seed: number): string {
@@ -378,4 +378,94 @@ test("undecodable compressed data (a reserved block type) fails with 1007, not a
   assert.deepEqual(outcome.messages, []);
   assert.equal((outcome.error as { closeCode?: number }).closeCode, 1007);
   assert.equal(outcome.code, 1006);
+});
+
+// ---- Found by the deflate property test (node-client-deflate-property.test.ts) ----------------
+
+const acceptDeflate = (key: string): string =>
+  `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`;
+const syncFlushed = (data: Buffer): Buffer => zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+
+test("deflate: terminate() while received messages still inflate after the server closed TCP fires close (1006), not CLOSING forever", async () => {
+  const peer = await rawServer({
+    respond: acceptDeflate,
+    // A large compressed message (inflating it outlasts reading the FIN), a second one, then FIN.
+    onUpgrade: (socket) => setTimeout(() => socket.end(Buffer.concat([serverFrame(0x2, syncFlushed(Buffer.alloc(8 << 20, 1)), { rsv: 4 }), serverFrame(0x1, syncFlushed(Buffer.from("second")), { rsv: 4 })])), 20),
+  });
+  try {
+    const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });
+    ws.onmessage = () => ws.terminate();
+    const event = await Promise.race([closed(ws), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000))]);
+    assert.ok(event, `no close event; readyState ${ws.readyState}`);
+    assert.equal(event.code, 1006);
+    assert.equal(ws.readyState, WebSocket.CLOSED);
+  } finally {
+    await peer.close();
+  }
+});
+
+test("deflate: after an inflate failure (1007, 1009) the peer's later frames are not processed: no pong event before error and close", async () => {
+  const cases: Array<[string, Buffer, number]> = [
+    ["undecodable compressed data", serverFrame(0x2, Buffer.from([0xff]), { rsv: 4 }), 1007],
+    ["compressed text inflating to invalid UTF-8", serverFrame(0x1, syncFlushed(Buffer.from([0x61, 0xff])), { rsv: 4 }), 1007],
+    ["a message inflating over maxInflatedSize", serverFrame(0x2, syncFlushed(Buffer.alloc(2000)), { rsv: 4 }), 1009],
+  ];
+  for (const [name, frame, code] of cases) {
+    const peer = await rawServer({
+      respond: acceptDeflate,
+      onUpgrade: (socket) => {
+        socket.allowHalfOpen = true;
+        socket.on("data", () => {});
+        // The bad message and, in the same write, a pong: it is read before the inflate fails.
+        setTimeout(() => socket.write(Buffer.concat([frame, serverFrame(0xa, "after the bad message")])), 20);
+        setTimeout(() => socket.write(serverFrame(0xa, "late pong")), 100);
+        setTimeout(() => socket.end(), 150);
+      },
+    });
+    try {
+      const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: { maxInflatedSize: 1000 } });
+      const events: string[] = [];
+      ws.addEventListener("pong", () => events.push("pong"));
+      ws.addEventListener("error", (e) => events.push(`error ${(e as Event & { error: { closeCode: number } }).error.closeCode}`));
+      const event = await closed(ws);
+      events.push(`close ${event.code}`);
+      assert.deepEqual(events, [`error ${code}`, "close 1006"], name);
+    } finally {
+      await peer.close();
+    }
+  }
+});
+
+test("deflate: close() and send() after the server's close frame and FIN, while messages still inflate: clean only if the server got our close frame, else what was sent counts in bufferedAmount", async () => {
+  let received: Buffer = Buffer.alloc(0);
+  const peer = await rawServer({
+    respond: acceptDeflate,
+    onUpgrade: (socket) => {
+      socket.on("data", (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+      setTimeout(() => socket.end(Buffer.concat([serverFrame(0x2, syncFlushed(Buffer.alloc(8 << 20, 1)), { rsv: 4 }), serverFrame(0x8, Buffer.from([0x03, 0xe8]))])), 20);
+    },
+  });
+  try {
+    const ws = new WebSocket(peer.url, undefined, { perMessageDeflate: true });
+    let readyState = -1;
+    const text = "sent from the message listener";
+    ws.onmessage = () => {
+      readyState = ws.readyState;
+      ws.send(text);
+      ws.close(4000, "app close");
+    };
+    const event = await closed(ws);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(readyState, WebSocket.OPEN, "the message is delivered while OPEN");
+    const opcodes: number[] = [];
+    for (let t; (t = takeClientFrame(received)); received = t.rest) opcodes.push(t.frame.opcode);
+    // Node reads the FIN before the 8 MiB message is inflated (zlib works in the background), so
+    // TCP is closed by then; Deno inflates inside the read, and may still get the frames out.
+    if (!opcodes.includes(0x8)) {
+      assert.equal(event.wasClean, false, "our close frame never reached the server");
+      assert.equal(ws.bufferedAmount, Buffer.byteLength(text), "the message sent into the closed socket is counted, not lost");
+    }
+  } finally {
+    await peer.close();
+  }
 });

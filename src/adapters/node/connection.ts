@@ -134,6 +134,14 @@ export class Connection implements FrameHandler {
     return this.#sender;
   }
 
+  /**
+   * False once TCP closed (or our side ended after the peer's FIN), though the connection may still be OPEN while it delivers messages that
+   * arrived before (inflating): what is sent then is counted in bufferedAmount and discarded.
+   */
+  get writable(): boolean {
+    return !this.#tcpClosed && this.#socket.writable;
+  }
+
   /** Start reading; `rest` are bytes that followed the handshake response head. */
   start(rest: Uint8Array): void {
     const socket = this.#socket as TaggedSocket;
@@ -177,6 +185,9 @@ export class Connection implements FrameHandler {
     this.#inbox = undefined;
     this.#sender.settle();
     this.#socket.destroy();
+    // TCP closed already, while received messages were still inflating: onSocketClose() waited for
+    // them, and a destroyed socket emits no second 'close'.
+    if (this.#tcpClosed) this.#finish();
   }
 
   ping(payload: Uint8Array): void {
@@ -226,6 +237,9 @@ export class Connection implements FrameHandler {
   }
 
   onPong(data: Uint8Array): void {
+    // RFC 6455 §7.1.7: once the connection is failed (an inflate error), nothing more of the peer's
+    // data is processed; only its close frame is still read.
+    if (this.#failure !== undefined) return;
     // Behind messages that wait (inflating, or held after open), the pong waits too: events come in
     // the order their frames did.
     if (this.#inbox !== undefined) this.#inbox.push({ data: Buffer.from(data), isText: false, compressed: false, pong: true });
@@ -270,6 +284,10 @@ export class Connection implements FrameHandler {
 
   /** Called by the Sender when our close frame has been handed to the socket. */
   onCloseWritten(): void {
+    // Handed to a socket that had closed already, or ended its side after the peer's FIN (a close()
+    // while messages received before it were still inflating): the peer never got it, so the close
+    // is not clean.
+    if (!this.writable) return;
     this.#closeWritten = true;
     if (this.#closeReceived !== undefined) this.#sender.end();
     // Only now: time spent compressing or reading Blobs queued before the close frame is ours,

@@ -263,7 +263,7 @@ export class WebSocket extends EventTarget {
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#readyState === CONNECTING) throw invalidStateError("send() while CONNECTING: wait for the open event");
     const connection = this.#connection;
-    const sender = connection !== undefined && connection.readyState === OPEN ? connection.sender : undefined;
+    const sender = connection !== undefined && connection.readyState === OPEN && connection.writable ? connection.sender : undefined;
     if (typeof data === "string") {
       if (sender === undefined) this.#discarded += Buffer.byteLength(data);
       else sender.sendText(data);
