@@ -7,7 +7,7 @@ import { isToken, parseExtensions } from "./extensions.js";
 import { parseResponseHead, type ResponseHead } from "./response-head.js";
 import { base64, sha1 } from "./sha1.js";
 
-export { parseResponseHead, ResponseHeadReader, MAX_HEAD_BYTES, type ResponseHead } from "./response-head.js";
+export { isInterimStatus, parseResponseHead, ResponseHeadReader, MAX_HEAD_BYTES, type ResponseHead } from "./response-head.js";
 
 /** RFC 6455 §4.1: a fresh random 16-byte nonce, base64-encoded, for each connection. */
 export function createHandshakeKey(): string {
@@ -158,14 +158,15 @@ export function createHandshakeStatusError(head: ResponseHead): HandshakeStatusE
   return Object.assign(error, { status: head.status, statusText: head.statusText, headers: head.headers }) as HandshakeStatusError;
 }
 
-function rejected(why: string): never {
-  throw createError("ERR_HANDSHAKE", `WebSocket handshake failed: ${why} (RFC 6455 §4.1)`);
+function rejected(why: string, code: "ERR_HANDSHAKE" | "ERR_PROTOCOL_NOT_SELECTED" = "ERR_HANDSHAKE"): never {
+  throw createError(code, `WebSocket handshake failed: ${why} (RFC 6455 §4.1)`);
 }
 
 /**
  * RFC 6455 §4.1 (client requirements on the server's response). Returns the selected subprotocol
  * and the accepted extensions ("" when none). Throws ERR_HANDSHAKE_STATUS (a HandshakeStatusError)
- * for a status other than 101 and ERR_HANDSHAKE for any other violation.
+ * for a status other than 101, ERR_PROTOCOL_NOT_SELECTED for a subprotocol that was not offered,
+ * and ERR_HANDSHAKE for any other violation.
  */
 export function validateHandshakeResponse(
   head: ResponseHead,
@@ -203,11 +204,13 @@ export function validateHandshakeResponse(
       accepted.add(element.name);
     }
   }
-  // 6. A subprotocol, if any, must be one offered (and there is none when none was offered).
+  // 6. A subprotocol, if any, must be one offered (and there is none when none was offered). Its
+  // own code lets ResilientWebSocket's requireProtocol tell this failure from others by `code`,
+  // not by words in a message that may also hold a URL or a server's reason phrase.
   const protocol = headers.get("sec-websocket-protocol");
   if (protocol !== undefined) {
-    if (opts.protocols.length === 0) rejected(`server selected subprotocol "${protocol}" but none was offered`);
-    if (!opts.protocols.includes(protocol)) rejected(`server selected subprotocol "${protocol}" that was not offered`);
+    if (opts.protocols.length === 0) rejected(`server selected subprotocol "${protocol}" but none was offered`, "ERR_PROTOCOL_NOT_SELECTED");
+    if (!opts.protocols.includes(protocol)) rejected(`server selected subprotocol "${protocol}" that was not offered`, "ERR_PROTOCOL_NOT_SELECTED");
   }
   return { protocol: protocol ?? "", extensions: extensions ?? "" };
 }

@@ -48,15 +48,29 @@ function checkPrefix(buffer: Uint8Array, length: number): void {
   }
 }
 
-/** Throws when the head (complete at `end`, or incomplete and already `length` bytes) is too large. */
-function checkSize(end: number, length: number): void {
-  if (end === -1 ? length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) garbage(`head larger than ${MAX_HEAD_BYTES} bytes`);
+/**
+ * Throws when the head (complete at `end`, or incomplete and already `length` bytes) is too large.
+ * `before` counts the interim heads skipped before it: the bound is on all of them together.
+ */
+function checkSize(end: number, length: number, before = 0): void {
+  if (before + (end === -1 ? length : end) > MAX_HEAD_BYTES) garbage(`head larger than ${MAX_HEAD_BYTES} bytes`);
+}
+
+/**
+ * RFC 9110 §15.2: a 1xx is an interim response, followed by the final one, and a client "MUST be
+ * able to parse one or more 1xx responses received prior to a final response, even if the client
+ * does not expect one" (100 Continue, 103 Early Hints). 101 is the exception: the connection
+ * switches protocols right after its blank line (§15.2.2), so the bytes after it are not HTTP.
+ */
+export function isInterimStatus(status: number): boolean {
+  return status >= 100 && status <= 199 && status !== 101;
 }
 
 /**
  * Parse the response head at the start of `buffer`. Returns null while more bytes are needed;
  * throws ERR_HANDSHAKE on bytes that cannot be an HTTP/1.x response or a head over 16 KiB.
- * For bytes that arrive in chunks, ResponseHeadReader does the same without rescanning.
+ * This is one head, an interim 1xx included; ResponseHeadReader, which reads a connection's
+ * bytes as they arrive, skips interim responses and gives the final one.
  */
 export function parseResponseHead(buffer: Uint8Array): ResponseHead | null {
   checkPrefix(buffer, buffer.length);
@@ -66,20 +80,37 @@ export function parseResponseHead(buffer: Uint8Array): ResponseHead | null {
 }
 
 /**
- * Collects a response head from chunks as they arrive. Every byte is scanned once for the blank
- * line and the head is parsed once, so a peer that sends its head a byte at a time costs linear
- * time, not a new parse of everything so far on each chunk.
+ * Collects the final response head from chunks as they arrive, skipping interim 1xx responses
+ * before it (isInterimStatus); the 16 KiB bound covers those too. Every byte is scanned once for
+ * the blank line and each head is parsed once, so a peer that sends its head a byte at a time
+ * costs linear time, not a new parse of everything so far on each chunk.
  */
 export class ResponseHeadReader {
   #buffer = new Uint8Array(0);
   #length = 0;
+  /** Bytes of the interim heads skipped so far. */
+  #skipped = 0;
 
   /**
-   * Add the next chunk. Returns the head and the bytes after it (the first frames, or for a proxy
-   * the tunnel's first bytes) once the head is complete, null while it is not; throws like
-   * parseResponseHead.
+   * Add the next chunk. Returns the final head and the bytes after it (the first frames, or for a
+   * proxy the tunnel's first bytes) once it is complete, null while it is not; throws like
+   * parseResponseHead. The head's headLength counts from its own status line.
    */
   push(chunk: Uint8Array): { head: ResponseHead; rest: Uint8Array } | null {
+    for (let input = chunk; ; ) {
+      const read = this.#pushHead(input);
+      if (read === null || !isInterimStatus(read.head.status)) return read;
+      // An interim head has no content (RFC 9110 §15.2): the next head starts right after it.
+      this.#skipped += read.head.headLength;
+      this.#buffer = new Uint8Array(0);
+      this.#length = 0;
+      if (read.rest.length === 0) return null;
+      input = read.rest;
+    }
+  }
+
+  /** push() for the head being read, interim or not. */
+  #pushHead(chunk: Uint8Array): { head: ResponseHead; rest: Uint8Array } | null {
     const scanned = this.#length;
     let buffer: Uint8Array;
     if (scanned === 0) {
@@ -97,7 +128,7 @@ export class ResponseHeadReader {
     const length = scanned + chunk.length;
     checkPrefix(buffer, length);
     const end = findHeadEnd(buffer, Math.max(0, scanned - 2), length);
-    checkSize(end, length);
+    checkSize(end, length, this.#skipped);
     if (end !== -1) return { head: parseCompleteHead(buffer, end), rest: buffer.subarray(end, length) };
     if (scanned === 0) {
       this.#buffer = new Uint8Array(Math.max(chunk.length * 2, 256));

@@ -77,16 +77,25 @@ test("a response head that arrives one byte per write, with frames behind it, op
   await peer.close();
 });
 
-test("a subprotocol we did not offer fails the handshake (none offered, or another one)", async () => {
+test("a subprotocol we did not offer fails the handshake (none offered, or another one) with ERR_PROTOCOL_NOT_SELECTED", async () => {
   const peer = await rawServer({
     respond: (key) =>
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
   });
   for (const offered of [undefined, ["superchat"]]) {
     const event = await closed(new WebSocket(peer.url, offered));
-    assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE");
+    assert.equal(event.code, 1006);
+    // Its own code: ResilientWebSocket's requireProtocol tells it from other failures by code.
+    assert.equal((event.error as { code: string }).code, "ERR_PROTOCOL_NOT_SELECTED");
     assert.match(String(event.error), /chat/);
   }
+  await peer.close();
+});
+
+test("handshake failures that mention the word subprotocol (URL, reason phrase) keep their own codes", async () => {
+  const peer = await rawServer({ respond: () => "HTTP/1.1 503 subprotocol backend restarting\r\nRetry-After: 1\r\n\r\n" });
+  const event = await closed(new WebSocket(`${peer.url}/feed?subprotocol=v2`, ["chat"]));
+  assert.equal((event.error as { code: string }).code, "ERR_HANDSHAKE_STATUS");
   await peer.close();
 });
 
@@ -381,4 +390,98 @@ test("followRedirects: a Host override is not sent to another origin (RFC 9110 �
   await next(ws, "close");
   await redirector.close();
   await target.close();
+});
+
+const UPGRADED = (key: string): string =>
+  `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+
+test("1xx interim responses (100 Continue, 103 Early Hints) before the 101 are skipped, whole or one byte at a time (RFC 9110 §15.2)", async () => {
+  for (const byteByByte of [false, true]) {
+    const peer = await rawServer({
+      byteByByte,
+      respond: (key) =>
+        "HTTP/1.1 100 Continue\r\n\r\n" +
+        "HTTP/1.1 103 Early Hints\r\nLink: </fx.css>; rel=preload\r\n\r\n" +
+        UPGRADED(key) +
+        serverFrame(0x1, "after the interim answers").toString("latin1"),
+    });
+    try {
+      const ws = new WebSocket(peer.url);
+      assert.deepEqual(await messages(ws, 1), ["after the interim answers"], `byteByByte: ${byteByByte}`);
+      ws.close();
+    } finally {
+      await peer.close();
+    }
+  }
+});
+
+test("a 1xx interim response before a refusal: the final status is the error (1xx skipped)", async () => {
+  const peer = await rawServer({ respond: () => "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 429 Too Many Requests\r\nRetry-After: 4\r\n\r\n" });
+  try {
+    const event = await closed(new WebSocket(peer.url));
+    const error = event.error as HandshakeStatusError;
+    assert.equal(error.code, "ERR_HANDSHAKE_STATUS");
+    assert.equal(error.status, 429);
+    assert.equal(error.retryAfter, 4000);
+  } finally {
+    await peer.close();
+  }
+});
+
+/**
+ * A CONNECT proxy that sends `interim` (1xx heads) before its 200, then tunnels to the requested
+ * authority (127.0.0.1 here).
+ */
+async function interimProxy(interim: string): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    let head = "";
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      client.off("data", onData);
+      client.pause();
+      const authority = head.split(" ")[1] ?? "";
+      const colon = authority.lastIndexOf(":");
+      const upstream = net.connect(Number(authority.slice(colon + 1)), authority.slice(0, colon));
+      sockets.add(upstream);
+      upstream.on("close", () => sockets.delete(upstream));
+      upstream.on("error", () => client.destroy());
+      upstream.once("connect", () => {
+        client.write(`${interim}HTTP/1.1 200 Connection Established\r\n\r\n`);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+    };
+    client.on("data", onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test("a proxy's 1xx interim responses (100 Continue) before its 200 to CONNECT are skipped and the tunnel opens (RFC 9110 §15.2)", async () => {
+  const peer = await wsServer();
+  const proxy = await interimProxy("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n");
+  try {
+    const ws = new WebSocket(peer.url, undefined, { proxy: proxy.url });
+    await next(ws, "open");
+    ws.send("through the tunnel");
+    assert.deepEqual(await messages(ws, 1), ["through the tunnel"]);
+    const done = closed(ws);
+    ws.close();
+    assert.equal((await done).wasClean, true);
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
 });

@@ -11,6 +11,7 @@ import {
   computeAccept,
   createHandshakeKey,
   isHandshakeStatusError,
+  isInterimStatus,
   MAX_HEAD_BYTES,
   parseResponseHead,
   ResponseHeadReader,
@@ -280,6 +281,78 @@ describe("ResponseHeadReader: the head from chunks", () => {
   });
 });
 
+describe("ResponseHeadReader: 1xx interim responses before the final one (RFC 9110 §15.2)", () => {
+  const INTERIM = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </fx.css>; rel=preload\r\n\nHTTP/1.1 102\n\n";
+  const frames = Uint8Array.of(0x81, 0x02, 0x68, 0x69);
+
+  function feed(chunks: Uint8Array[]): { head: ResponseHead; rest: Uint8Array } | null {
+    const reader = new ResponseHeadReader();
+    for (const chunk of chunks) {
+      const read = reader.push(chunk);
+      if (read !== null) return read;
+    }
+    return null;
+  }
+
+  it("interim means 1xx but 101, which switches protocols at once (§15.2.2)", () => {
+    assert.deepEqual([100, 101, 102, 103, 199, 200, 99].map(isInterimStatus), [true, false, true, true, true, false, false]);
+  });
+
+  it("skips 100, 102 and 103 and gives the final head and the bytes after it, at every pair of split points", () => {
+    for (const final of [RESPONSE, "HTTP/1.1 200 Connection established\r\n\r\n", "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\n\r\n"]) {
+      const bytes = concat(utf8(INTERIM + final), frames);
+      const expected = parseResponseHead(utf8(final))!;
+      for (let a = 0; a <= bytes.length; a++) {
+        for (let b = a; b <= bytes.length; b++) {
+          const read = feed([bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)]);
+          assert.ok(read, `splits ${a}/${b}`);
+          assert.deepEqual(read.head, expected, `splits ${a}/${b}`);
+          // The final head completes in the chunk holding its last byte; the rest is what that chunk had after it.
+          const end = INTERIM.length + final.length;
+          const completedAt = end <= a ? a : end <= b ? b : bytes.length;
+          assert.equal(toHex(read.rest), toHex(bytes.subarray(end, completedAt)), `splits ${a}/${b}`);
+        }
+      }
+    }
+  });
+
+  it("returns null after an interim head until the final one is complete", () => {
+    const reader = new ResponseHeadReader();
+    assert.equal(reader.push(utf8("HTTP/1.1 100 Continue\r\n\r\n")), null);
+    assert.equal(reader.push(utf8("HTTP/1.1 101 Switching")), null);
+    assert.equal(reader.push(utf8(" Protocols\r\n\r\n"))?.head.status, 101);
+  });
+
+  it("a 101 is final: a head after it is the new protocol's bytes, not parsed", () => {
+    const after = "HTTP/1.1 100 Continue\r\n\r\n";
+    const read = feed([utf8(RESPONSE + after)]);
+    assert.equal(read?.head.status, 101);
+    assert.equal(toHex(read!.rest), toHex(utf8(after)));
+  });
+
+  it("the 16 KiB bound covers the interim heads and the final head together", () => {
+    const hint = `HTTP/1.1 103 Early Hints\r\nLink: ${"a".repeat(4000)}\r\n\r\n`;
+    const fourHints = hint.repeat(4);
+    assert.ok(fourHints.length < MAX_HEAD_BYTES && fourHints.length + hint.length > MAX_HEAD_BYTES);
+    assert.equal(feed([utf8(fourHints + "HTTP/1.1 101 X\r\n\r\n")])?.head.status, 101);
+    assert.throws(() => feed([utf8(fourHints + hint + "HTTP/1.1 101 X\r\n\r\n")]), rejects("ERR_HANDSHAKE", /larger/));
+    assert.throws(() => feed(Array.from(utf8(fourHints + hint), (byte) => Uint8Array.of(byte))), rejects("ERR_HANDSHAKE", /larger/));
+    // An endless stream of interim heads is refused too, not read forever.
+    const endless = new ResponseHeadReader();
+    assert.throws(() => {
+      for (;;) endless.push(utf8("HTTP/1.1 100 Continue\r\n\r\n"));
+    }, rejects("ERR_HANDSHAKE", /larger/));
+  });
+
+  it("garbage after an interim head is refused as it would be first", () => {
+    assert.throws(() => feed([utf8("HTTP/1.1 100 Continue\r\n\r\nSSH-2.0-OpenSSH\r\n\r\n")]), rejects("ERR_HANDSHAKE", /does not start with HTTP/));
+  });
+
+  it("parseResponseHead parses one head, an interim one included", () => {
+    assert.equal(parseResponseHead(utf8(INTERIM + RESPONSE))?.status, 100);
+  });
+});
+
 describe("RFC 6455 §4.1 response checks", () => {
   const offer = { key: KEY, protocols: ["v2.json", "v1.json"], extensionsOffered: ["permessage-deflate"] };
   const head = (status: number, headers: Record<string, string>, statusText = "Switching Protocols"): ResponseHead => ({
@@ -334,8 +407,6 @@ describe("RFC 6455 §4.1 response checks", () => {
     ["Connection with upgrade only as a substring", { ...good, Connection: "upgrades" }, /Connection/],
     ["missing Accept", { Upgrade: "websocket", Connection: "Upgrade" }, /Accept header is missing/],
     ["wrong Accept", { ...good, "Sec-WebSocket-Accept": "dGhlIHNhbXBsZSBub25jZQ==" }, /does not match/],
-    ["subprotocol not offered", { ...good, "Sec-WebSocket-Protocol": "v3.json" }, /not offered/],
-    ["several subprotocols selected", { ...good, "Sec-WebSocket-Protocol": "v1.json, v2.json" }, /not offered/],
     ["extension not offered", { ...good, "Sec-WebSocket-Extensions": "x-webkit-deflate-frame" }, /not offered/],
     ["extension accepted twice", { ...good, "Sec-WebSocket-Extensions": "permessage-deflate, permessage-deflate" }, /twice/],
     ["malformed extensions", { ...good, "Sec-WebSocket-Extensions": "permessage-deflate; =1" }, /Extensions/],
@@ -346,10 +417,20 @@ describe("RFC 6455 §4.1 response checks", () => {
     });
   }
 
-  it("fails when the server selects a subprotocol although none was offered", () => {
+  // Its own code, so that requireProtocol (src/client/client.ts) tests the code, not the message.
+  for (const [name, protocol] of [["subprotocol not offered", "v3.json"], ["several subprotocols selected", "v1.json, v2.json"]] as const) {
+    it(`fails with ERR_PROTOCOL_NOT_SELECTED: ${name}`, () => {
+      assert.throws(
+        () => validateHandshakeResponse(head(101, { ...good, "Sec-WebSocket-Protocol": protocol }), offer),
+        rejects("ERR_PROTOCOL_NOT_SELECTED", /not offered/),
+      );
+    });
+  }
+
+  it("fails with ERR_PROTOCOL_NOT_SELECTED when the server selects a subprotocol although none was offered", () => {
     assert.throws(
       () => validateHandshakeResponse(head(101, { ...good, "Sec-WebSocket-Protocol": "v1.json" }), { ...offer, protocols: [] }),
-      rejects("ERR_HANDSHAKE", /none was offered/),
+      rejects("ERR_PROTOCOL_NOT_SELECTED", /none was offered/),
     );
   });
 

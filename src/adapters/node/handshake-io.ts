@@ -5,18 +5,19 @@
  */
 import type net from "node:net";
 import { Buffer } from "node:buffer";
-import { createError, isResilientError } from "../../errors.js";
+import { createError, isResilientError, type ResilientError } from "../../errors.js";
 import {
   buildHandshakeRequest,
   createHandshakeKey,
   createHandshakeStatusError,
   validateHandshakeResponse,
+  type ResponseHead,
 } from "../../protocol/handshake.js";
 import { buildDeflateOffer, parseDeflateResponse } from "../../protocol/deflate-params.js";
 import { openStream } from "./connect.js";
 import type { DeflateParams } from "./deflate.js";
 import { withoutCredentials, withRetryAfter } from "./errors.js";
-import type { NormalizedOptions } from "./options.js";
+import type { NormalizedOptions, TlsOptions } from "./options.js";
 import { readResponseHead, type ReadHead } from "./read-head.js";
 
 export interface HandshakeResult {
@@ -57,10 +58,38 @@ function sameOrigin(a: URL, b: URL): boolean {
  */
 const ORIGIN_BOUND_HEADERS = new Set(["authorization", "cookie", "proxy-authorization", "host"]);
 
+/**
+ * Fetch's redirect statuses (RFC 9110 §15.4). The other 3xx are final answers, reported as the
+ * status error: 304 is not a redirect (§15.4.5), 305 is deprecated for security reasons
+ * (§15.4.6), and following a 300 is optional (§15.4.1).
+ */
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/** The Location of an answer that redirects, or undefined when there is none to follow. */
+function redirectLocation(head: ResponseHead): string | undefined {
+  return REDIRECT_STATUSES.has(head.status) ? head.headers.get("location") : undefined;
+}
+
+/**
+ * The Location value as the server meant it. The head is read one char per byte (latin1), but
+ * servers send non-ASCII paths as raw UTF-8 although RFC 9110 §10.2.2 asks for a URI-reference
+ * (ASCII): browsers and undici's fetch decode the bytes as UTF-8 before parsing the URL
+ * (whatwg/fetch#883), so "/ü" becomes /%C3%BC, not /%C3%83%C2%BC. Bytes that are not UTF-8 are
+ * kept as %XX escapes, so the server gets back the bytes it sent.
+ */
+function decodeLocation(location: string): string {
+  const bytes = Buffer.from(location, "latin1");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return location.replace(/[\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  }
+}
+
 function redirectTarget(current: URL, location: string): URL {
   let next: URL;
   try {
-    next = new URL(location, current);
+    next = new URL(decodeLocation(location), current);
   } catch {
     // No cause: Deno's TypeError quotes the base URL, credentials included.
     throw createError("ERR_REDIRECT", `invalid redirect location ${withoutCredentials(location)}`);
@@ -75,6 +104,74 @@ function redirectTarget(current: URL, location: string): URL {
 }
 
 /**
+ * ERR_REDIRECT for a redirect we do not follow, carrying the answer's status, statusText, headers
+ * and retryAfter as the status error would, for a reconnect policy to read.
+ */
+function redirectError(head: ResponseHead, message: string): ResilientError {
+  const { status, statusText, headers, retryAfter } = withRetryAfter(createHandshakeStatusError(head));
+  return Object.assign(createError("ERR_REDIRECT", message), { status, statusText, headers, retryAfter });
+}
+
+/**
+ * The TLS settings a redirect target gets. A client certificate is a credential (it authenticates,
+ * and discloses, who we are), so like Authorization it stays with the first origin. A `servername`
+ * override names the first host: another host is verified against its own name (RFC 9110 §4.3.4,
+ * RFC 6125 §6), so it is kept only while the host name is unchanged. Applied hop by hop, what is
+ * dropped stays dropped.
+ */
+function redirectTls(tls: TlsOptions, from: URL, to: URL, crossOrigin: boolean): TlsOptions {
+  const { cert, key, servername, ...rest } = tls;
+  const next: TlsOptions = { ...rest };
+  if (!crossOrigin) {
+    next.cert = cert;
+    next.key = key;
+  }
+  if (from.hostname === to.hostname) next.servername = servername;
+  return next;
+}
+
+/** One request of the handshake: where it goes and what it carries. */
+interface Hop {
+  url: URL;
+  headers: Record<string, string>;
+  authorization: string | undefined;
+  /** A redirect left the first origin: what is bound to it is not sent any more. */
+  crossOrigin: boolean;
+  /** The options, with the TLS settings this hop may use. */
+  options: NormalizedOptions;
+}
+
+/**
+ * The hop a redirect to `location` leads to; throws ERR_REDIRECT for one not to follow. `visited`
+ * holds the URLs requested so far (without credentials): asking one again is a loop, since every
+ * redirect the same request gets is the same.
+ */
+function nextHop(hop: Hop, head: ResponseHead, location: string, visited: Set<string>): Hop {
+  const next = redirectTarget(hop.url, location);
+  // The application asked for TLS: the path, query, Origin and custom headers must not go out in
+  // cleartext. Browsers never follow a WebSocket redirect at all (the WebSockets standard fetches
+  // with redirect mode "error").
+  if (hop.url.protocol === "wss:" && next.protocol === "ws:") {
+    throw redirectError(head, "refusing to follow a redirect from wss: to ws:");
+  }
+  const key = withoutCredentials(next);
+  if (visited.has(key)) throw redirectError(head, `redirect loop: ${next.host}${next.pathname} was already requested`);
+  visited.add(key);
+  const crossOrigin = hop.crossOrigin || !sameOrigin(hop.url, next);
+  const headers = crossOrigin
+    ? Object.fromEntries(Object.entries(hop.headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())))
+    : hop.headers;
+  return {
+    url: next,
+    headers,
+    // Credentials written into the Location itself are the new server's own.
+    authorization: basicAuth(next) ?? (crossOrigin ? undefined : hop.authorization),
+    crossOrigin,
+    options: { ...hop.options, tls: redirectTls(hop.options.tls, hop.url, next, crossOrigin) },
+  };
+}
+
+/**
  * Connect and upgrade. `track` receives every socket opened so the owner's handshake timeout or
  * close() can destroy it.
  */
@@ -84,13 +181,12 @@ export async function handshake(
   options: NormalizedOptions,
   track: (socket: net.Socket) => void,
 ): Promise<HandshakeResult> {
-  let url = startUrl;
-  let headers = options.headers;
-  let crossOrigin = false;
-  let authorization = basicAuth(url);
+  let hop: Hop = { url: startUrl, headers: options.headers, authorization: basicAuth(startUrl), crossOrigin: false, options };
+  const visited = new Set([withoutCredentials(startUrl)]);
   const deflateOffer = options.perMessageDeflate;
   for (let hops = 0; ; hops++) {
-    const socket = await openStream(url, options, track);
+    const { url } = hop;
+    const socket = await openStream(url, hop.options, track);
     const key = createHandshakeKey();
     const offer = deflateOffer === undefined ? undefined : buildDeflateOffer(deflateOffer);
     const request = buildHandshakeRequest({
@@ -99,25 +195,19 @@ export async function handshake(
       key,
       protocols,
       extensions: offer,
-      headers,
+      headers: hop.headers,
       origin: options.origin,
       // An Authorization in `headers` replaces this one (buildHandshakeRequest).
-      authorization,
+      authorization: hop.authorization,
     });
     socket.write(request, "latin1");
     const { head, rest } = await readHead(socket, url);
-    const location = head.headers.get("location");
-    if (head.status >= 300 && head.status < 400 && location !== undefined && hops < options.followRedirects) {
+    const location = redirectLocation(head);
+    // Without followRedirects a redirect is the status error, Location included.
+    if (location !== undefined && options.followRedirects > 0) {
       socket.destroy();
-      const next = redirectTarget(url, location);
-      if (crossOrigin || !sameOrigin(url, next)) {
-        crossOrigin = true;
-        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())));
-        authorization = undefined;
-      }
-      // Credentials written into the Location itself are the new server's own.
-      authorization = basicAuth(next) ?? authorization;
-      url = next;
+      if (hops >= options.followRedirects) throw redirectError(head, `too many redirects (${options.followRedirects})`);
+      hop = nextHop(hop, head, location, visited);
       continue;
     }
     if (head.status !== 101) {

@@ -1,7 +1,9 @@
 /**
  * Reading an HTTP response head off a socket: the server's answer to the upgrade request, and a
  * proxy's answer to CONNECT. Both are parsed by the same ResponseHeadReader (src/protocol), so
- * they accept and refuse the same things (bare LF line endings, a 16 KiB bound).
+ * they accept and refuse the same things (bare LF line endings, a 16 KiB bound), and both skip
+ * interim 1xx responses (100 Continue, 103 Early Hints) before the final answer, as RFC 9110
+ * §15.2 requires of a client: the head resolved is the 101, the 2xx, or the failure status.
  */
 import type net from "node:net";
 import { Buffer } from "node:buffer";
