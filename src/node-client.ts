@@ -5,5 +5,5 @@
 export { WebSocket, type WebSocketEventMap } from "./adapters/node/web-socket.js";
 export { CloseEvent, ErrorEvent, PongEvent, type CloseEventInit } from "./adapters/node/events.js";
 export type { NodeWebSocketOptions, PerMessageDeflateOptions, TlsOptions } from "./adapters/node/options.js";
-export { parseRetryAfter, type HandshakeStatusError } from "./adapters/node/errors.js";
+export { isProxyStatusError, parseRetryAfter, type HandshakeStatusError, type ProxyStatusError } from "./adapters/node/errors.js";
 export { isHandshakeStatusError } from "./protocol/handshake.js";

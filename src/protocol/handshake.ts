@@ -68,12 +68,17 @@ function checkValue(name: string, value: string): void {
 
 /**
  * Throws ERR_INVALID_ARGUMENT for a header the application may not add to the opening handshake:
- * a name that is not a token, a header the handshake sets itself, or a value that is not a
- * field-value (RFC 9110 §5.5; this is what stops CR/LF header injection).
+ * a name that is not a token, a header the handshake sets itself, Proxy-Authorization, or a value
+ * that is not a field-value (RFC 9110 §5.5; this is what stops CR/LF header injection).
  */
 export function checkRequestHeader(name: string, value: string): void {
   if (!isToken(name)) invalid(`Invalid header name "${name}"`);
   if (RESERVED.has(name.toLowerCase())) invalid(`Header "${name}" is set by the WebSocket handshake itself`);
+  // RFC 9110 §11.7.2: Proxy-Authorization is the proxy's; in the upgrade request it would go
+  // through the CONNECT tunnel to the WebSocket server instead, leaking the proxy's credential.
+  if (name.toLowerCase() === "proxy-authorization") {
+    invalid(`Header "${name}" would be sent to the WebSocket server, not the proxy: put proxy credentials in the proxy URL (http://user:pass@proxy:3128)`);
+  }
   if (typeof value !== "string") invalid(`The value of header "${name}" must be a string`);
   checkValue(name, value);
 }

@@ -3,12 +3,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import tls from "node:tls";
 import https from "node:https";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { WebSocketServer } from "ws";
-import { WebSocket } from "../../src/node-client.js";
+import { WebSocket, isProxyStatusError, type ProxyStatusError } from "../../src/node-client.js";
+import { ResilientWebSocket } from "../../src/client/client.js";
+import { isResilientError } from "../../src/errors.js";
 import { isNoProxy, selectProxy } from "../../src/adapters/node/proxy.js";
 import { frameArena } from "../../src/adapters/node/frame-arena.js";
 import { closed, messages, next, testCertificate, wsServer } from "./node-client-helpers.js";
@@ -90,15 +93,25 @@ interface Proxy {
   close(): Promise<void>;
 }
 
+interface ProxyOptions {
+  requireAuth?: string;
+  established?: string;
+  byteByByte?: boolean;
+  /** The whole answer to every CONNECT, e.g. a 503 with Retry-After: nothing is tunnelled. */
+  refuse?: string;
+  /** Serve as an https:// proxy with this certificate. */
+  tls?: { key: string; cert: string };
+}
+
 /**
  * A small HTTP CONNECT proxy (RFC 9110 §9.3.6) that records each CONNECT head it tunnels.
  * `established` is its 2xx answer; with `byteByByte` each byte of it is a write of its own.
  */
-async function connectProxy(options: { requireAuth?: string; established?: string; byteByByte?: boolean } = {}): Promise<Proxy> {
-  const { requireAuth, established = "HTTP/1.1 200 Connection Established\r\n\r\n", byteByByte = false } = options;
+async function connectProxy(options: ProxyOptions = {}): Promise<Proxy> {
+  const { requireAuth, established = "HTTP/1.1 200 Connection Established\r\n\r\n", byteByByte = false, refuse } = options;
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
+  const onClient = (client: net.Socket): void => {
     sockets.add(client);
     client.on("close", () => sockets.delete(client));
     client.on("error", () => {});
@@ -115,6 +128,10 @@ async function connectProxy(options: { requireAuth?: string; established?: strin
       const [method, authority] = request.split(" ");
       if (method !== "CONNECT" || authority === undefined) {
         client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        return;
+      }
+      if (refuse !== undefined) {
+        client.end(refuse);
         return;
       }
       if (requireAuth !== undefined && !request.includes(`\r\nProxy-Authorization: Basic ${requireAuth}`)) {
@@ -140,10 +157,11 @@ async function connectProxy(options: { requireAuth?: string; established?: strin
       });
     };
     client.on("data", onData);
-  });
+  };
+  const server = options.tls === undefined ? net.createServer(onClient) : tls.createServer(options.tls, onClient);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     requests,
     close: () =>
       new Promise((resolve) => {
@@ -362,4 +380,212 @@ test("NO_PROXY for an IP host matches a whole address or a CIDR block only; name
     ["ws://example.com/", "other.test example.com", true],
   ];
   for (const [url, noProxy, bypass] of cases) assert.equal(isNoProxy(new URL(url), noProxy), bypass, `${url} with NO_PROXY=${noProxy}`);
+});
+
+/** The error a constructor call threw, or undefined when it did not throw (the socket is closed). */
+function constructorError(options: Record<string, unknown>): unknown {
+  try {
+    new WebSocket("ws://127.0.0.1:1/", undefined, options).close();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+function assertInvalidArgument(options: Record<string, unknown>, message?: RegExp): void {
+  const error = constructorError(options);
+  const label = JSON.stringify(options, (_key, value: unknown) => (value === undefined ? "undefined" : value));
+  assert.ok(isResilientError(error), `${label} throws a ResilientError, got ${String(error)}`);
+  assert.equal(error.code, "ERR_INVALID_ARGUMENT", label);
+  if (message !== undefined) assert.match(error.message, message, label);
+}
+
+const PROXY_VARIABLES = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "REQUEST_METHOD"];
+
+/** Runs `body` with exactly `variables` of the proxy variables set, then puts the old ones back. */
+async function withProxyEnv(variables: Record<string, string>, body: () => Promise<void>): Promise<void> {
+  const saved = PROXY_VARIABLES.map((name) => [name, process.env[name]] as const);
+  for (const name of PROXY_VARIABLES) delete process.env[name];
+  Object.assign(process.env, variables);
+  try {
+    await body();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+test("a proxy's refusal of CONNECT is ERR_PROXY with status, statusText, headers and retryAfter (RFC 9110 §15.5.8, §10.2.3)", async () => {
+  const peer = await wsServer();
+  const answers: Array<[options: ProxyOptions, status: number, statusText: string, retryAfter: number | undefined]> = [
+    [{ requireAuth: "bm9ib2R5Om5vdGhpbmc=" }, 407, "Proxy Authentication Required", undefined],
+    [{ refuse: "HTTP/1.1 403 Forbidden\r\n\r\n" }, 403, "Forbidden", undefined],
+    [{ refuse: "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n\r\n" }, 429, "Too Many Requests", 3000],
+    [{ refuse: "HTTP/1.1 502 Bad Gateway\r\n\r\n" }, 502, "Bad Gateway", undefined],
+    [{ refuse: "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n\r\n" }, 503, "Service Unavailable", 7000],
+  ];
+  try {
+    for (const [options, status, statusText, retryAfter] of answers) {
+      const proxy = await connectProxy(options);
+      const event = await closed(new WebSocket(peer.url, undefined, { proxy: proxy.url }));
+      await proxy.close();
+      assert.equal(event.code, 1006);
+      assert.ok(isProxyStatusError(event.error), `${status}: ${String(event.error)}`);
+      const error: ProxyStatusError = event.error;
+      assert.equal(error.code, "ERR_PROXY");
+      assert.equal(error.status, status);
+      assert.equal(error.statusText, statusText);
+      assert.equal(error.retryAfter, retryAfter);
+      assert.match(error.message, new RegExp(`refused CONNECT 127\\.0\\.0\\.1:${peer.port}: ${status} ${statusText}$`));
+      if (status === 407) assert.equal(error.headers.get("proxy-authenticate"), 'Basic realm="p"');
+    }
+    assert.equal(peer.requests.length, 0);
+  } finally {
+    await peer.close();
+  }
+});
+
+test("ResilientWebSocket: a proxy's 503 with Retry-After sets the next reconnect delay's floor, as the server's would", async () => {
+  const proxy = await connectProxy({ refuse: "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\n\r\n" });
+  const ws = new ResilientWebSocket("ws://127.0.0.1:9/", {
+    WebSocket,
+    transport: { proxy: proxy.url },
+    reconnect: { minDelay: 10, maxDelay: 50 },
+    window: null,
+  });
+  try {
+    const reconnecting = await new Promise<Event & { delay: number }>((resolve) =>
+      ws.addEventListener("reconnecting", (event) => resolve(event as Event & { delay: number }), { once: true }),
+    );
+    assert.equal(reconnecting.delay, 30_000);
+    assert.equal(proxy.requests.length, 1);
+  } finally {
+    ws.close();
+    await proxy.close();
+  }
+});
+
+test("https:// proxy: proxyTls verifies it (private CA, servername, rejectUnauthorized); tls applies to the WebSocket server only", async () => {
+  const peer = await wsServer();
+  const proxy = await connectProxy({ tls: { key, cert } });
+  const refusedBy = async (label: string, options: Record<string, unknown>, reason: RegExp): Promise<void> => {
+    const event = await closed(new WebSocket(peer.url, undefined, { proxy: proxy.url, ...options }));
+    assert.equal((event.error as { code: string }).code, "ERR_PROXY", label);
+    assert.match(String(event.error), reason, label);
+  };
+  try {
+    // Verification is on by default, and `tls` (the server's) does not loosen it.
+    await refusedBy("default", {}, /self[- ]signed|certificate/i);
+    await refusedBy("tls only", { tls: { ca: cert, rejectUnauthorized: false } }, /self[- ]signed|certificate/i);
+    await refusedBy("proxyTls servername", { proxyTls: { ca: cert, servername: "example.com" } }, /example\.com|altnames|hostname/i);
+    assert.equal(proxy.requests.length, 0);
+    await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url, proxyTls: { ca: cert } }), "ws via https proxy");
+    await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url, proxyTls: { ca: [cert], servername: "localhost" } }), "sni");
+    await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url, proxyTls: { rejectUnauthorized: false } }), "insecure proxy");
+    // TLS to the server inside TLS to the proxy, each verified with its own settings.
+    await echoOnce(new WebSocket(tlsUrl, undefined, { proxy: proxy.url, proxyTls: { ca: cert }, tls: { ca: cert } }), "wss via https proxy");
+    assert.equal(proxy.requests.length, 4);
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
+});
+
+test("a Proxy-Authorization in headers throws ERR_INVALID_ARGUMENT (it would reach the server, not the proxy)", () => {
+  for (const name of ["Proxy-Authorization", "proxy-authorization"]) {
+    assertInvalidArgument({ headers: { [name]: "Basic bWU6cGFzcw==" }, proxy: false }, /proxy URL/);
+  }
+});
+
+test("proxy environment: an empty variable counts as unset, so it does not hide the other spelling (curl)", async () => {
+  const ws = new URL("ws://a.test/");
+  const wss = new URL("wss://a.test/");
+  assert.equal(selectProxy(ws, undefined, { no_proxy: "", NO_PROXY: "a.test", HTTP_PROXY: "http://p.test:1" }), undefined);
+  assert.equal(selectProxy(ws, undefined, { no_proxy: " ", NO_PROXY: "a.test", http_proxy: "http://p.test:1" }), undefined);
+  assert.equal(selectProxy(ws, undefined, { http_proxy: "", HTTP_PROXY: "http://p.test:1" })?.href, "http://p.test:1/");
+  assert.equal(selectProxy(wss, undefined, { https_proxy: "", HTTPS_PROXY: "http://p.test:1" })?.href, "http://p.test:1/");
+  assert.equal(selectProxy(wss, undefined, { all_proxy: "", ALL_PROXY: "http://all.test:1" })?.href, "http://all.test:1/");
+
+  const peer = await wsServer();
+  const proxy = await connectProxy();
+  try {
+    await withProxyEnv({ no_proxy: "", NO_PROXY: "127.0.0.1", HTTP_PROXY: proxy.url }, () => echoOnce(new WebSocket(peer.url), "no_proxy empty"));
+    assert.equal(proxy.requests.length, 0, "NO_PROXY applies");
+    await withProxyEnv({ http_proxy: "", HTTP_PROXY: proxy.url }, () => echoOnce(new WebSocket(peer.url), "http_proxy empty"));
+    assert.equal(proxy.requests.length, 1, "HTTP_PROXY applies");
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
+});
+
+test("proxy environment: ALL_PROXY is the fallback, a variable with another scheme (socks5://) is ignored, HTTP_PROXY is not used under CGI (httpoxy)", async () => {
+  const ws = new URL("ws://a.test/");
+  const wss = new URL("wss://a.test/");
+  assert.equal(selectProxy(ws, undefined, { ALL_PROXY: "http://all.test:1" })?.href, "http://all.test:1/");
+  assert.equal(selectProxy(wss, undefined, { all_proxy: "all.test:1" })?.href, "http://all.test:1/");
+  for (const socks of ["socks5://127.0.0.1:1080", "SOCKS5H://127.0.0.1:1080", "socks://127.0.0.1:1080"]) {
+    assert.equal(selectProxy(ws, undefined, { ALL_PROXY: socks }), undefined, socks);
+    assert.equal(selectProxy(wss, undefined, { all_proxy: socks }), undefined, socks);
+  }
+  // Ignored means unset: the next variable in curl's order is used.
+  assert.equal(selectProxy(wss, undefined, { https_proxy: "socks5://s.test:1", HTTPS_PROXY: "http://p.test:1" })?.href, "http://p.test:1/");
+  assert.equal(selectProxy(wss, undefined, { HTTPS_PROXY: "socks5://s.test:1", ALL_PROXY: "https://all.test:1" })?.href, "https://all.test:1/");
+  // Under CGI a request's `Proxy:` header arrives as HTTP_PROXY (CVE-2016-5385).
+  assert.equal(selectProxy(ws, undefined, { REQUEST_METHOD: "GET", HTTP_PROXY: "http://attacker.test:1" }), undefined);
+  assert.equal(selectProxy(ws, undefined, { REQUEST_METHOD: "GET", http_proxy: "http://attacker.test:1" }), undefined);
+  assert.equal(selectProxy(ws, undefined, { REQUEST_METHOD: "GET", HTTP_PROXY: "http://attacker.test:1", ALL_PROXY: "http://all.test:1" })?.href, "http://all.test:1/");
+  assert.equal(selectProxy(wss, undefined, { REQUEST_METHOD: "GET", HTTPS_PROXY: "http://p.test:1" })?.href, "http://p.test:1/");
+  // An explicit option is not a guess from the environment: another scheme is an error.
+  assertInvalidArgument({ proxy: "socks5://127.0.0.1:1080" }, /unsupported proxy protocol socks5:/);
+
+  const peer = await wsServer();
+  const proxy = await connectProxy();
+  try {
+    await withProxyEnv({ ALL_PROXY: "socks5://127.0.0.1:1" }, async () => {
+      await echoOnce(new WebSocket(peer.url), "socks ALL_PROXY ignored");
+      await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { ca: cert } }), "socks ALL_PROXY ignored, wss");
+    });
+    await withProxyEnv({ REQUEST_METHOD: "GET", HTTP_PROXY: proxy.url }, () => echoOnce(new WebSocket(peer.url), "httpoxy"));
+    assert.equal(proxy.requests.length, 0);
+    await withProxyEnv({ ALL_PROXY: proxy.url }, () => echoOnce(new WebSocket(peer.url), "ALL_PROXY"));
+    assert.equal(proxy.requests.length, 1);
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
+});
+
+test("invalid origin, proxy and proxyTls options throw ERR_INVALID_ARGUMENT from the constructor, not at connect time", () => {
+  for (const origin of ["https://a.test\r\nX-Injected: 1", "https://a.test\n", "a\u0000b", "https://\u20ac.test", 42, null]) {
+    assertInvalidArgument({ origin, proxy: false });
+  }
+  assertInvalidArgument({ proxy: "" }, /empty/);
+  assertInvalidArgument({ proxy: "  " }, /empty/);
+  assertInvalidArgument({ proxy: null }, /null/);
+  assertInvalidArgument({ proxy: 3128 });
+  assertInvalidArgument({ proxy: true });
+  assertInvalidArgument({ proxy: "http://[bad" }, /invalid proxy URL/);
+  assertInvalidArgument({ proxy: "ftp://p.test:21" }, /unsupported proxy protocol/);
+  // The credentials are decoded for Proxy-Authorization; a bad escape must not wait for a URIError.
+  assertInvalidArgument({ proxy: "http://me:bad%zz@127.0.0.1:3128" }, /%-escape/);
+  assertInvalidArgument({ proxy: new URL("http://m%e:pass@127.0.0.1:3128") }, /%-escape/);
+  const error = constructorError({ proxy: "http://me:s3cret%zz@127.0.0.1:3128" });
+  assert.doesNotMatch(String((error as Error).message), /s3cret/, "credentials stay out of the message");
+  assertInvalidArgument({ proxyTls: "ca.pem" });
+  assertInvalidArgument({ proxyTls: { rejectUnauthorized: "false" } });
+  assertInvalidArgument({ proxyTls: { servername: 1 } });
+  // What is valid still constructs.
+  assert.equal(constructorError({ origin: "https://app.example", proxy: "http://me:pa%20ss@127.0.0.1:3128", proxyTls: { ca: cert } }), undefined);
+  assert.equal(constructorError({ proxy: new URL("https://127.0.0.1:3129") }), undefined);
+  assert.equal(constructorError({ proxy: "127.0.0.1:3128" }), undefined);
+});
+
+test("a proxy variable with a bad %-escape in its credentials is ERR_PROXY, not a URIError", () => {
+  assert.throws(
+    () => selectProxy(new URL("ws://a.test/"), undefined, { HTTP_PROXY: "http://me:bad%zz@p.test:1" }),
+    (error: unknown) => isResilientError(error) && error.code === "ERR_PROXY" && /%-escape/.test(error.message) && !/bad%zz/.test(error.message),
+  );
 });

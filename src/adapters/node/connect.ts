@@ -70,7 +70,7 @@ export async function openStream(url: URL, options: NormalizedOptions, track: (s
   if (proxy === undefined) {
     socket = url.protocol === "wss:" ? await secure(url, options, undefined, track) : await plain(url, track);
   } else {
-    const tunnel = await openTunnel(proxy, { host: hostOf(url), port: portOf(url) }, track);
+    const tunnel = await openTunnel(proxy, { host: hostOf(url), port: portOf(url) }, options.proxyTls, track);
     socket = url.protocol === "wss:" ? await secure(url, options, tunnel, track) : tunnel;
   }
   // Small frames go out at once; we already write header and payload with one write.

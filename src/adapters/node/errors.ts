@@ -1,14 +1,30 @@
 /**
- * Error helpers of the built-in client: the handshake status error the reconnect policy reads, and
- * the DOMExceptions browsers throw from the W3C API.
+ * Error helpers of the built-in client: the handshake and proxy status errors the reconnect policy
+ * reads (status, headers, retryAfter), and the DOMExceptions browsers throw from the W3C API.
  */
-import type { HandshakeStatusError as ProtocolHandshakeStatusError } from "../../protocol/handshake.js";
+import { createError, type ResilientError } from "../../errors.js";
+import type { HandshakeStatusError as ProtocolHandshakeStatusError, ResponseHead } from "../../protocol/handshake.js";
 
 /**
  * A non-101 handshake answer (401, 403, 429, 503, …): the protocol's HandshakeStatusError (status,
  * statusText, headers) plus `retryAfter` in ms, so a reconnect policy can honour Retry-After.
  */
 export type HandshakeStatusError = ProtocolHandshakeStatusError & { readonly retryAfter: number | undefined };
+
+/**
+ * A proxy that refused CONNECT (RFC 9110 §9.3.6: any status outside 2xx), e.g. 407 (§15.5.8, its
+ * `proxy-authenticate` header names the scheme it wants), 403, 429, 502 or 503. Same fields as a
+ * HandshakeStatusError, code `ERR_PROXY`: a proxy's Retry-After is honoured like the server's.
+ */
+export interface ProxyStatusError extends ResilientError {
+  readonly code: "ERR_PROXY";
+  readonly status: number;
+  readonly statusText: string;
+  /** The proxy's response headers, lower-cased names (e.g. proxy-authenticate, retry-after). */
+  readonly headers: Map<string, string>;
+  /** RFC 9110 §10.2.3 Retry-After in ms, or undefined when absent or not valid. */
+  readonly retryAfter: number | undefined;
+}
 
 const WEEKDAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
 const MONTH = "(?<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
@@ -69,8 +85,24 @@ export function withoutCredentials(url: string | URL): string {
   return parsed.href;
 }
 
-export function withRetryAfter(error: ProtocolHandshakeStatusError): HandshakeStatusError {
+/** Adds `retryAfter` (RFC 9110 §10.2.3, in ms) from the error's response headers. */
+export function withRetryAfter<E extends { readonly headers: Map<string, string> }>(error: E): E & { readonly retryAfter: number | undefined } {
   return Object.assign(error, { retryAfter: parseRetryAfter(error.headers.get("retry-after")) });
+}
+
+/** The ERR_PROXY error for a proxy's non-2xx answer to CONNECT, with its status and headers. */
+export function createProxyStatusError(message: string, head: ResponseHead): ProxyStatusError {
+  const error = createError("ERR_PROXY", message);
+  return withRetryAfter(Object.assign(error, { status: head.status, statusText: head.statusText, headers: head.headers })) as ProxyStatusError;
+}
+
+export function isProxyStatusError(error: unknown): error is ProxyStatusError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as { code?: unknown }).code === "ERR_PROXY" &&
+    typeof (error as { status?: unknown }).status === "number"
+  );
 }
 
 export function syntaxError(message: string): DOMException {

@@ -4,8 +4,12 @@
  */
 import { createError } from "../../errors.js";
 import { checkRequestHeader } from "../../protocol/handshake.js";
+import { parseProxyUrl } from "./proxy.js";
 
-/** TLS settings for `wss://`. Certificate verification is on unless `rejectUnauthorized: false`. */
+/**
+ * TLS settings: `tls` for the WebSocket server (`wss://`), `proxyTls` for an `https://` proxy.
+ * Certificate verification is on unless `rejectUnauthorized: false`.
+ */
 export interface TlsOptions {
   /** Trusted CA certificates (PEM) instead of the runtime's default roots. @example { ca: readFileSync("ca.pem") } */
   ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
@@ -13,7 +17,10 @@ export interface TlsOptions {
   cert?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
   /** Private key (PEM) of `cert`. @example { key: readFileSync("client.key") } */
   key?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
-  /** SNI server name and the name the certificate must match. @default the URL's host name @example { servername: "api.example.com" } */
+  /**
+   * SNI server name and the name the certificate must match. @default the host name of the URL
+   * (of the proxy URL for `proxyTls`) @example { servername: "api.example.com" }
+   */
   servername?: string;
   /** `false` accepts any certificate: for tests only. @default true @example { rejectUnauthorized: false } */
   rejectUnauthorized?: boolean;
@@ -38,16 +45,41 @@ export interface PerMessageDeflateOptions {
 export interface NodeWebSocketOptions {
   /** Extra request headers of the opening handshake. @example { headers: { "x-api-key": key } } */
   headers?: Record<string, string>;
-  /** `Origin` header, for servers that check it. @example { origin: "https://app.example" } */
+  /**
+   * `Origin` header, for servers that check it; a value a header cannot carry (CR, LF, other
+   * controls) throws `ERR_INVALID_ARGUMENT` from the constructor. @example { origin: "https://app.example" }
+   */
   origin?: string;
-  /** TLS settings for `wss://`. @example { tls: { ca: readFileSync("ca.pem") } } */
+  /**
+   * TLS settings for the WebSocket server of a `wss://` URL (also inside a proxy tunnel). They do
+   * not apply to an `https://` proxy itself: that is `proxyTls`.
+   * @default {} (the runtime's CA roots, verification on)
+   * @example { tls: { ca: readFileSync("ca.pem") } }
+   */
   tls?: TlsOptions;
   /**
-   * HTTP CONNECT proxy URL, or `false` for a direct connection.
-   * @default taken from `HTTPS_PROXY` (wss) / `HTTP_PROXY` (ws), honouring `NO_PROXY`
+   * HTTP CONNECT proxy URL (`http://` or `https://`; `host:port` means `http://`), or `false` for a
+   * direct connection. Credentials go in the URL (%-encoded) and are sent to the proxy as
+   * `Proxy-Authorization: Basic`; a `Proxy-Authorization` in `headers` is refused, since it would
+   * reach the WebSocket server instead. Another scheme, a URL that does not parse, a bad %-escape
+   * in the credentials, an empty string or `null` throws `ERR_INVALID_ARGUMENT` from the
+   * constructor. A proxy that refuses CONNECT fails the connection with `ERR_PROXY` carrying
+   * `status`, `statusText`, `headers` and `retryAfter` (a ProxyStatusError).
+   * @default from the environment, like curl: `HTTPS_PROXY` (wss) or `HTTP_PROXY` (ws), else
+   * `ALL_PROXY`; lower-case spellings first; `NO_PROXY` lists hosts to reach directly. An empty
+   * variable counts as unset, one with another scheme (`socks5://`) is ignored, and `HTTP_PROXY`
+   * is ignored when `REQUEST_METHOD` is set (CGI, where a request can set it: "httpoxy").
    * @example { proxy: "http://user:pass@proxy.local:3128" }
    */
   proxy?: string | URL | false;
+  /**
+   * TLS settings for the connection to an `https://` proxy (its certificate, a client certificate
+   * for it); the WebSocket server's are `tls`. Verification is on by default, against the proxy's
+   * host name. Ignored for an `http://` proxy or none.
+   * @default {} (the runtime's CA roots, verification on)
+   * @example { proxy: "https://proxy.corp:3129", proxyTls: { ca: readFileSync("corp-ca.pem") } }
+   */
+  proxyTls?: TlsOptions;
   /**
    * TCP + proxy + TLS + upgrade must finish within this many ms (at most 2147483647), or `Infinity`
    * for no limit. @default 30000 @example { handshakeTimeout: 5000 }
@@ -56,8 +88,14 @@ export interface NodeWebSocketOptions {
   /** Largest message accepted, in bytes; larger closes with 1009. @default 104857600 (100 MiB) @example { maxPayload: 1 << 20 } */
   maxPayload?: number;
   /**
-   * Follow this many HTTP redirects during the handshake; credentials, authorization headers and a
-   * `Host` override are never sent to another origin. @default false
+   * Follow up to this many HTTP redirects (301, 302, 303, 307, 308; other 3xx are the status error)
+   * during the handshake. A redirect from `wss:` to `ws:` is never followed, and neither is a loop
+   * (a URL already requested) or one redirect more than allowed: each fails with `ERR_REDIRECT`,
+   * carrying `status`, `headers` and `retryAfter` as `ERR_HANDSHAKE_STATUS` does. When a redirect
+   * leaves the first origin, URL credentials, `Authorization`, `Cookie`, `Proxy-Authorization`, a
+   * `Host` override and the TLS client certificate (`tls.cert`, `tls.key`) are not sent to it;
+   * `tls.servername` applies only while the host name stays the same. Other headers and `origin`
+   * go to every target. A non-ASCII `Location` is read as UTF-8. @default false
    * @example { followRedirects: 3 }
    */
   followRedirects?: false | number;
@@ -83,7 +121,9 @@ export interface NormalizedOptions {
   headers: Record<string, string>;
   origin: string | undefined;
   tls: TlsOptions;
-  proxy: string | URL | false | undefined;
+  /** An explicit proxy (already checked), `false`, or undefined for the environment's. */
+  proxy: URL | false | undefined;
+  proxyTls: TlsOptions;
   handshakeTimeout: number;
   maxPayload: number;
   followRedirects: number;
@@ -124,6 +164,40 @@ function windowBits(name: string, value: number | undefined): number | undefined
   return value;
 }
 
+function typeName(value: unknown): string {
+  return value === null ? "null" : typeof value;
+}
+
+/** `tls` / `proxyTls`: an object with fields of the right types. The key material is left to tls.connect. */
+function tlsOptions(name: string, value: TlsOptions | undefined): TlsOptions {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null) invalid(`${name} must be an object, got ${typeName(value)}`);
+  if (value.servername !== undefined && typeof value.servername !== "string") invalid(`${name}.servername must be a string`);
+  if (value.rejectUnauthorized !== undefined && typeof value.rejectUnauthorized !== "boolean") {
+    invalid(`${name}.rejectUnauthorized must be a boolean`);
+  }
+  return value;
+}
+
+/** `origin` is a header value: checked now, like `headers`, not as a failed handshake later. */
+function originOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") invalid(`origin must be a string, got ${typeName(value)}`);
+  checkRequestHeader("Origin", value);
+  return value;
+}
+
+/** An explicit proxy, parsed once here so that a bad one throws from the constructor. */
+function proxyOption(value: string | URL | false | undefined): URL | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (typeof value !== "string" && !(value instanceof URL)) {
+    invalid(`proxy must be a URL or false, got ${typeName(value)}`);
+  }
+  // An empty variable means "unset", but an empty option is more likely a missing setting.
+  if (typeof value === "string" && value.trim() === "") invalid('proxy must not be empty: use false for a direct connection, or leave it out for the environment\'s proxy');
+  return parseProxyUrl(value, "ERR_INVALID_ARGUMENT");
+}
+
 export function normalizeOptions(options: NodeWebSocketOptions | undefined): NormalizedOptions {
   const o = options ?? {};
   const maxPayload = positive("maxPayload", o.maxPayload, DEFAULT_MAX_PAYLOAD);
@@ -149,9 +223,10 @@ export function normalizeOptions(options: NodeWebSocketOptions | undefined): Nor
   for (const [name, value] of Object.entries(headers)) checkRequestHeader(name, value);
   return {
     headers,
-    origin: o.origin,
-    tls: o.tls ?? {},
-    proxy: o.proxy,
+    origin: originOption(o.origin),
+    tls: tlsOptions("tls", o.tls),
+    proxy: proxyOption(o.proxy),
+    proxyTls: tlsOptions("proxyTls", o.proxyTls),
     handshakeTimeout: timeout("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT),
     maxPayload,
     followRedirects: redirects === undefined || redirects === false ? 0 : redirects,

@@ -1,20 +1,52 @@
 /**
  * HTTP CONNECT proxies (RFC 9110 §9.3.6): which proxy a URL goes through (the option, else
- * HTTPS_PROXY / HTTP_PROXY honouring NO_PROXY, like curl), and opening the tunnel.
+ * HTTPS_PROXY / HTTP_PROXY / ALL_PROXY honouring NO_PROXY, like curl), and opening the tunnel.
  */
 import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
 import { Buffer } from "node:buffer";
-import { createError, type ResilientError } from "../../errors.js";
-import { withoutCredentials } from "./errors.js";
+import { createError, type ErrorCode, type ResilientError } from "../../errors.js";
+import { createProxyStatusError, withoutCredentials } from "./errors.js";
+import type { TlsOptions } from "./options.js";
 import { readResponseHead } from "./read-head.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** Only HTTP CONNECT proxies, reached over TCP (http:) or TLS (https:). */
+const PROXY_PROTOCOLS = new Set(["http:", "https:"]);
+
+/**
+ * A variable's value, trimmed; empty counts as unset (curl's curl_getenv, lib/getenv.c), so an
+ * exported empty `no_proxy` or `https_proxy` does not hide the upper-case spelling.
+ */
+function variable(env: Env, name: string): string | undefined {
+  const value = readVariable(env, name)?.trim();
+  return value === "" ? undefined : value;
+}
+
+/** The lower-case spelling, else the upper-case one (curl's order), each empty one unset. */
 function envValue(env: Env, name: string): string | undefined {
-  const value = readVariable(env, name.toLowerCase()) ?? readVariable(env, name.toUpperCase());
-  return value === undefined || value.trim() === "" ? undefined : value.trim();
+  return variable(env, name.toLowerCase()) ?? variable(env, name.toUpperCase());
+}
+
+/** Whether a variable names a proxy we can speak to: http://, https://, or no scheme (http). */
+function usableScheme(value: string): boolean {
+  const scheme = /^([a-z][a-z\d+.-]*):\/\//i.exec(value)?.[1];
+  return scheme === undefined || PROXY_PROTOCOLS.has(`${scheme.toLowerCase()}:`);
+}
+
+/**
+ * A proxy variable's value (lower-case spelling first), or undefined when unset. A value with
+ * another scheme counts as unset: `ALL_PROXY=socks5://…`, as desktop settings export for clients
+ * that speak SOCKS, must not fail every connection of one that does not.
+ */
+function proxyVariable(env: Env, name: string): string | undefined {
+  for (const spelling of [name.toLowerCase(), name.toUpperCase()]) {
+    const value = variable(env, spelling);
+    if (value !== undefined && usableScheme(value)) return value;
+  }
+  return undefined;
 }
 
 /**
@@ -111,26 +143,62 @@ export function isNoProxy(target: URL, noProxy: string | undefined): boolean {
   return false;
 }
 
-/** The proxy for `target`, or undefined for a direct connection. */
-export function selectProxy(target: URL, option: string | URL | false | undefined, env: Env = readEnv()): URL | undefined {
-  if (option === false) return undefined;
-  let value: string | URL | undefined = option;
-  if (value === undefined) {
-    if (isNoProxy(target, envValue(env, "no_proxy"))) return undefined;
-    value = target.protocol === "wss:" ? envValue(env, "https_proxy") ?? envValue(env, "all_proxy") : envValue(env, "http_proxy") ?? envValue(env, "all_proxy");
-    if (value === undefined) return undefined;
-  }
+/**
+ * A proxy URL as given: a bare `host:port` means http://. Throws `code` when it is not a URL, not
+ * http: or https:, or has credentials that are not valid %-encoding (they are decoded for
+ * Proxy-Authorization). Messages never include the credentials.
+ */
+export function parseProxyUrl(value: string | URL, code: ErrorCode): URL {
   let url: URL;
   try {
     url = new URL(typeof value === "string" && !value.includes("://") ? `http://${value}` : value);
   } catch {
     // No cause: Deno's TypeError quotes the input, credentials included.
-    throw createError("ERR_PROXY", `invalid proxy URL ${withoutCredentials(value)}`);
+    throw createError(code, `invalid proxy URL ${withoutCredentials(value)}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw createError("ERR_PROXY", `unsupported proxy protocol ${url.protocol} (only HTTP CONNECT proxies)`);
+  if (!PROXY_PROTOCOLS.has(url.protocol)) {
+    throw createError(code, `unsupported proxy protocol ${url.protocol} (only HTTP CONNECT proxies)`);
+  }
+  if (proxyCredentials(url) === null) {
+    throw createError(code, `invalid %-escape in the credentials of proxy URL ${withoutCredentials(url)}`);
   }
   return url;
+}
+
+/**
+ * The proxy from the environment for `target`: https_proxy (wss) or http_proxy (ws), else
+ * all_proxy, as curl. Under CGI (REQUEST_METHOD set) HTTP_PROXY may be the request's own `Proxy:`
+ * header ("httpoxy", CVE-2016-5385): curl never reads HTTP_PROXY and Go refuses it there, so it is
+ * not used (either spelling). REQUEST_METHOD is read only when it matters (Deno may prompt).
+ */
+function environmentProxy(target: URL, env: Env): string | undefined {
+  if (target.protocol === "wss:") return proxyVariable(env, "https_proxy") ?? proxyVariable(env, "all_proxy");
+  const http = proxyVariable(env, "http_proxy");
+  const cgi = http !== undefined && variable(env, "REQUEST_METHOD") !== undefined;
+  return (cgi ? undefined : http) ?? proxyVariable(env, "all_proxy");
+}
+
+/**
+ * The proxy for `target`, or undefined for a direct connection. An explicit `option` that cannot
+ * be used is ERR_INVALID_ARGUMENT (normalizeOptions already checked it); a variable from the
+ * environment that does not parse is ERR_PROXY at connect time.
+ */
+export function selectProxy(target: URL, option: string | URL | false | undefined, env: Env = readEnv()): URL | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined) return parseProxyUrl(option, "ERR_INVALID_ARGUMENT");
+  if (isNoProxy(target, envValue(env, "no_proxy"))) return undefined;
+  const value = environmentProxy(target, env);
+  return value === undefined ? undefined : parseProxyUrl(value, "ERR_PROXY");
+}
+
+/** `user:password` of a proxy URL, %-decoded; null when an escape is malformed; undefined without. */
+function proxyCredentials(proxy: URL): string | null | undefined {
+  if (proxy.username === "" && proxy.password === "") return undefined;
+  try {
+    return `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  } catch {
+    return null;
+  }
 }
 
 export interface TunnelTarget {
@@ -138,25 +206,45 @@ export interface TunnelTarget {
   port: number;
 }
 
+/** TCP to an http: proxy, TLS to an https: one, verified with `proxyTls` (not the server's `tls`). */
+function connectToProxy(proxy: URL, proxyTls: TlsOptions): net.Socket {
+  const host = stripBrackets(proxy.hostname);
+  const port = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
+  if (proxy.protocol !== "https:") return net.connect({ host, port });
+  return tls.connect({
+    host,
+    port,
+    // RFC 6066 §3: SNI carries DNS names only, never an IP literal.
+    servername: proxyTls.servername ?? (net.isIP(host) ? undefined : host),
+    ca: proxyTls.ca as tls.ConnectionOptions["ca"],
+    cert: proxyTls.cert as tls.ConnectionOptions["cert"],
+    key: proxyTls.key as tls.ConnectionOptions["key"],
+    rejectUnauthorized: proxyTls.rejectUnauthorized !== false,
+  });
+}
+
+/** The CONNECT request head (RFC 9110 §9.3.6: the request target is the authority, host:port). */
+function connectRequest(proxy: URL, authority: string): string {
+  let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
+  const credentials = proxyCredentials(proxy);
+  if (credentials === null) {
+    // parseProxyUrl refuses such a URL before; kept so a bad escape can never become a URIError.
+    throw createError("ERR_PROXY", `invalid %-escape in the credentials of proxy URL ${withoutCredentials(proxy)}`);
+  }
+  if (credentials !== undefined) request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString("base64")}\r\n`;
+  return `${request}\r\n`;
+}
+
 /**
  * Connect to `proxy` and ask it for a tunnel to `target`. Resolves with the raw socket once the
  * proxy answered 2xx; `track` receives every socket so the caller's timeout can destroy it.
  */
-export async function openTunnel(proxy: URL, target: TunnelTarget, track: (socket: net.Socket) => void): Promise<net.Socket> {
-  const proxyHost = stripBrackets(proxy.hostname);
-  const proxyPort = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
-  const socket: net.Socket =
-    proxy.protocol === "https:"
-      ? tls.connect({ host: proxyHost, port: proxyPort, servername: net.isIP(proxyHost) ? undefined : proxyHost })
-      : net.connect({ host: proxyHost, port: proxyPort });
-  track(socket);
+export async function openTunnel(proxy: URL, target: TunnelTarget, proxyTls: TlsOptions, track: (socket: net.Socket) => void): Promise<net.Socket> {
   const authority = net.isIPv6(target.host) ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-  let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-  if (proxy.username !== "" || proxy.password !== "") {
-    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-    request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString("base64")}\r\n`;
-  }
-  socket.write(`${request}\r\n`);
+  const request = connectRequest(proxy, authority);
+  const socket = connectToProxy(proxy, proxyTls);
+  track(socket);
+  socket.write(request);
 
   const proxyError = (message: string, cause?: unknown): ResilientError => createError("ERR_PROXY", `proxy ${proxy.host}${message}`, undefined, cause);
   const { head, rest } = await readResponseHead(socket, {
@@ -165,7 +253,10 @@ export async function openTunnel(proxy: URL, target: TunnelTarget, track: (socke
   });
   if (head.status < 200 || head.status > 299) {
     socket.destroy();
-    throw proxyError(` refused CONNECT ${authority}: ${head.status} ${head.statusText}`.trimEnd());
+    // Status and headers kept, as for the server's own refusal: a 407 (RFC 9110 §15.5.8) says in
+    // Proxy-Authenticate what the proxy wants, and a 429/503 Retry-After (§10.2.3) floors the
+    // next reconnect delay of ResilientWebSocket.
+    throw createProxyStatusError(`proxy ${proxy.host} refused CONNECT ${authority}: ${head.status} ${head.statusText}`.trimEnd(), head);
   }
   // RFC 9110 §9.3.6: after a 2xx the connection is the tunnel; whatever followed the head is the
   // target's (a server that speaks first, or a TLS server hello).
