@@ -60,19 +60,13 @@
 // In Deno, node:zlib's functions cannot be wrapped (the zlib-stream check is skipped) and raw
 // inflate ignores `dictionary` (the server then inflates the client's messages as one stream).
 import { test } from "node:test";
-import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type net from "node:net";
 import zlib from "node:zlib";
 import fc from "fast-check";
 import { WebSocket } from "../../src/node-client.js";
-import { acceptFor, rawServer, serverFrame, takeClientFrame, type ClientFrame } from "./node-client-helpers.js";
+import { acceptFor, closeBody, closeCodeOf, rawServer, serverFrame, type ClientFrame } from "./node-client-helpers.js";
+import { assertProperty, BurstBuilder, checkClientClose, checkClientPongs, checkDataMessages, checkEventOrder, ClientRecord, closeWith, type CommonStep, type Control, cut, endRun, headerBytes, hex, type Initiator, type Listened, mapEvents, pattern, PropertyRun, type RunContext, runScripts, runSteps, Sends, ServerPeer, Stats, tagged, textOf as repeatText, tick, VERBOSE, writeFrames } from "./node-client-property-helpers.js";
 
-const env = (name: string): string | undefined => globalThis.process?.env?.[name];
-const NUM_RUNS = Number(env("PROP_RUNS") ?? 200);
-/** Substrings of failure messages to look past (comma-separated), to find the next failure behind a known one. */
-const IGNORE = (env("PROP_IGNORE") ?? "").split(",").filter((s) => s !== "");
-const SEED = env("PROP_SEED") === undefined ? undefined : Number(env("PROP_SEED"));
 /** A run (steps, then closing) that takes longer than this is a hang. */
 const RUN_MS = 8000;
 /** Waits inside a run (the server's frames processed) fail after this. */
@@ -83,12 +77,8 @@ const CLOSE_TIMEOUT = 1000;
 const RUN_BYTES = 1024 * 1024;
 /** Server message bytes per run beyond which large messages shrink. */
 const SERVER_BYTES = 1536 * 1024;
-/** PROP_VERBOSE=1 prints every run's step log. */
-const VERBOSE = env("PROP_VERBOSE") === "1";
-const STATS = env("PROP_STATS") === "1" ? new Map<string, number>() : undefined;
-const stat = (key: string): void => {
-  STATS?.set(key, (STATS.get(key) ?? 0) + 1);
-};
+const stats = new Stats();
+const stat = stats.stat;
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -121,11 +111,6 @@ type Act =
   | { kind: "close"; code: number | undefined; reason: string | undefined }
   | { kind: "terminate" };
 
-interface Control {
-  ping: boolean;
-  size: number;
-}
-
 type Finish = "sync" | "final" | "final0";
 
 type Item =
@@ -140,17 +125,10 @@ type Item =
   | { kind: "rsv1-continuation"; text: boolean; compress: boolean; size: number; cuts: number[]; at: number; between: Control[] }
   | { kind: "rsv1-control"; opcode: 8 | 9 | 10 };
 
-type Step =
-  | { kind: "app"; act: Act }
-  | { kind: "wait"; ms: number }
-  | { kind: "frames"; items: Item[]; pieces: number[] | undefined; cutoff: { at: number; how: "end" | "destroy" } | undefined; sync: boolean }
-  | { kind: "end" }
-  | { kind: "destroy" };
+type FramesStep = { kind: "frames"; items: Item[]; pieces: number[] | undefined; cutoff: { at: number; how: "end" | "destroy" } | undefined; sync: boolean };
+type Step = CommonStep<Act> | FramesStep;
 
 const VIOLATIONS = new Set<Item["kind"]>(["bad-close", "invalid-deflate", "bad-utf8", "too-big", "rsv1-continuation", "rsv1-control"]);
-
-const LISTENED = ["open", "message", "pong", "error", "close"] as const;
-type Listened = (typeof LISTENED)[number];
 
 interface Scenario {
   negotiation: Negotiation;
@@ -320,35 +298,9 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Helpers
+// Helpers (the rest are shared: node-client-property-helpers.ts)
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-
-/** Pieces of `bytes` cut at `cuts` (positions modulo its length + 1). */
-function cut(bytes: Buffer, cutAt: number[]): Buffer[] {
-  const points = [...new Set(cutAt.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const p of points) {
-    if (p > at) out.push(bytes.subarray(at, p));
-    at = Math.max(at, p);
-  }
-  if (at < bytes.length) out.push(bytes.subarray(at));
-  return out;
-}
-
-/** `length` bytes starting with `tag` (a uint32) that differ from message to message. */
-function pattern(tagByte: number, tag: number, length: number): Buffer<ArrayBuffer> {
-  const bytes = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + tag * 101 + (i >>> 10)) & 0xff;
-  if (length >= 5) {
-    bytes[0] = tagByte;
-    bytes.writeUInt32BE(tag, 1);
-  }
-  return bytes;
-}
 
 /** A deterministic pseudo-random generator (xorshift32). */
 function prng(seed: number): () => number {
@@ -368,17 +320,12 @@ function noiseBytes(tagByte: number, tag: number, length: number): Buffer {
   const next = prng(tag + 7);
   const bytes = Buffer.alloc(length);
   for (let i = 0; i < length; i++) bytes[i] = next() & 0xff;
-  if (length >= 5) {
-    bytes[0] = tagByte;
-    bytes.writeUInt32BE(tag, 1);
-  }
-  return bytes;
+  return tagged(bytes, tagByte, tag);
 }
 
-/** A string `prefix` + `unit` repeated, about `length` UTF-8 bytes long ("" for 0). */
+/** A string `prefix` + `unit` repeated, about `length` UTF-8 bytes long: here "" for 0 (an empty message). */
 function textOf(prefix: string, length: number, unit: string): string {
-  if (length === 0) return "";
-  return prefix + unit.repeat(Math.max(0, Math.floor((length - prefix.length) / Buffer.byteLength(unit))));
+  return length === 0 ? "" : repeatText(prefix, length, unit);
 }
 
 /** Hardly compressible text of about `length` UTF-8 bytes. */
@@ -397,40 +344,6 @@ function noiseText(prefix: string, tag: number, length: number): string {
   s = parts.join("");
   return s;
 }
-
-/** Close frame body as a peer would encode it: empty, or code then reason. */
-function closeBody(code: number | undefined, reason: string | undefined): Buffer {
-  if (code === undefined && !reason) return Buffer.alloc(0);
-  const body = Buffer.alloc(2);
-  body.writeUInt16BE(code ?? 1000);
-  return Buffer.concat([body, Buffer.from(reason ?? "")]);
-}
-
-/** Bytes of a server frame's header for a payload of `length` bytes. */
-const headerBytes = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10);
-
-function resources(): Map<string, number> {
-  const info = (globalThis.process as { getActiveResourcesInfo?: () => string[] } | undefined)?.getActiveResourcesInfo?.() ?? [];
-  const counts = new Map<string, number>();
-  for (const name of info) if (/Timeout|Immediate|TCP|Pipe/.test(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return counts;
-}
-
-function exceeds(after: Map<string, number>, before: Map<string, number>): string | undefined {
-  const extra = [...after].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name, n]) => `${name}: ${before.get(name) ?? 0} -> ${n}`);
-  return extra.length === 0 ? undefined : extra.join(", ");
-}
-
-const hex = (b: Uint8Array, max = 24): string => (b.length > max ? `${Buffer.from(b.subarray(0, max)).toString("hex")}…(${b.length})` : Buffer.from(b).toString("hex"));
-
-// Process-level failures, recorded for the run in progress.
-const escaped: string[] = [];
-const onUncaught = (error: unknown): void => {
-  escaped.push(`uncaughtException: ${(error as Error)?.stack ?? String(error)}`);
-};
-const onRejection = (reason: unknown): void => {
-  escaped.push(`unhandledRejection: ${(reason as Error)?.stack ?? String(reason)}`);
-};
 
 // zlib streams made by the client (deflate.ts calls zlib.createInflateRaw / createDeflateRaw on the
 // module object): wrapped while the test runs, to check that each is closed by the end of its run.
@@ -596,9 +509,6 @@ type Written =
   | { kind: "fin" }
   | { kind: "destroy" };
 
-/** An entry and the byte offset in its burst from which the client can know it. */
-type Placed = { entry: Written; at: number };
-
 interface ReceivedMessage {
   text: boolean;
   bytes: Buffer;
@@ -621,17 +531,13 @@ const RAW_DICTIONARY = ((): boolean => {
 const isHardTerminal = (w: Written): boolean => w.kind === "close" || w.kind === "fin" || w.kind === "destroy" || (w.kind === "violation" && !w.skippable);
 const isTerminal = (w: Written): boolean => isHardTerminal(w) || w.kind === "violation";
 
-class Peer {
-  readonly written: Written[] = [];
-  readonly frames: ClientFrame[] = [];
+/**
+ * The shared server side (answers, close echo, bursts) that also checks each client frame as it
+ * comes and reassembles the client's data messages, inflating the compressed ones with the
+ * agreed parameters.
+ */
+class Peer extends ServerPeer<Written> {
   readonly received: ReceivedMessage[] = [];
-  socket: net.Socket | undefined;
-  sentClose = false;
-  ended = false;
-  tcpClosed = false;
-  #buffer: Buffer = Buffer.alloc(0);
-  #busy = false;
-  #pending: Array<() => void> = [];
   #partial: { text: boolean; compressed: boolean; parts: Buffer[] } | undefined;
   #closeSeen = false;
   /** What the client's compressed messages inflated to so far: the window of the next (context takeover). */
@@ -639,128 +545,26 @@ class Peer {
   /** Without RAW_DICTIONARY: every compressed payload so far (with its tail), inflated again as one stream. */
   #history: Buffer[] = [];
   #historyLength = 0;
-  readonly #log: (line: string) => void;
   readonly #problem: (message: string) => void;
   readonly #agreed: Agreed | undefined;
 
   constructor(log: (line: string) => void, problem: (message: string) => void, agreed: Agreed | undefined) {
-    this.#log = log;
+    super(log);
     this.#problem = problem;
     this.#agreed = agreed;
   }
 
-  attach(socket: net.Socket): void {
-    this.socket = socket;
-    socket.on("data", (chunk: Buffer) => {
-      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-      this.#parse();
-    });
-    socket.on("close", () => {
-      this.tcpClosed = true;
-      this.#log("server: TCP closed");
-    });
-  }
-
-  get writable(): boolean {
-    return this.socket !== undefined && !this.socket.destroyed && !this.ended && this.socket.writable;
-  }
-
-  get gotClose(): ClientFrame | undefined {
-    return this.frames.find((f) => f.opcode === 8);
-  }
-
-  /**
-   * Writes `bytes` (logging the entries now: their bytes precede anything written later) whole or
-   * in pieces; with `cutoff` only its first `at` bytes, then FIN or destroy.
-   */
-  async burst(bytes: Buffer, placed: Placed[], pieces: number[] | undefined, cutoff: { at: number; how: "end" | "destroy" } | undefined): Promise<void> {
-    if (!this.writable) {
-      this.#log("server: (not writable, burst skipped)");
-      return;
-    }
-    let data = bytes;
-    // Entries in the order the client can know them (a header violation before the controls after it).
-    placed = [...placed].sort((a, b) => a.at - b.at);
-    if (cutoff !== undefined) {
-      const at = cutoff.at % (bytes.length + 1);
-      data = bytes.subarray(0, at);
-      for (const p of placed) if (p.at <= at) this.written.push(p.entry);
-      this.written.push({ kind: cutoff.how === "end" ? "fin" : "destroy" });
-      this.#log(`server: burst cut after ${at} of ${bytes.length} bytes, then ${cutoff.how}`);
-    } else {
-      for (const p of placed) this.written.push(p.entry);
-    }
-    this.#busy = true;
-    try {
-      if (pieces === undefined) {
-        if (data.length > 0) this.socket!.write(data);
-      } else {
-        for (const piece of cut(data, pieces)) {
-          if (!this.writable) return;
-          this.socket!.write(piece);
-          await tick();
-        }
-      }
-      if (cutoff !== undefined) {
-        this.ended = true;
-        if (cutoff.how === "end") this.socket!.end();
-        else this.socket!.destroy();
-      }
-    } finally {
-      this.#busy = false;
-      for (const pending of this.#pending.splice(0)) pending();
-    }
-  }
-
-  /** A server reply (pong, close echo, FIN) goes out between bursts, never inside a frame. */
-  #reply(write: () => void): void {
-    if (this.#busy) this.#pending.push(write);
-    else write();
-  }
-
-  #parse(): void {
-    for (let taken; (taken = takeClientFrame(this.#buffer)); ) {
-      const { frame, rest } = taken;
-      this.#buffer = rest;
-      this.frames.push(frame);
-      this.#log(`server got: op ${frame.opcode}${frame.fin ? "" : " (no fin)"}${frame.rsv ? ` rsv ${frame.rsv}` : ""} ${hex(frame.payload)}`);
-      this.#onFrame(frame);
-    }
-  }
-
-  #onFrame(frame: ClientFrame): void {
-    const i = this.frames.length - 1;
+  /** The frame's own checks, then (data frames) the message it belongs to; the base class answers pings and the close frame. */
+  protected override inspect(frame: ClientFrame, i: number): void {
     if (!frame.masked) this.#problem(`client frame ${i} is not masked`);
     if ((frame.rsv & 3) !== 0) this.#problem(`client frame ${i} has RSV2/RSV3 set`);
     if (this.#closeSeen) this.#problem(`client frame ${i} (op ${frame.opcode}) after its close frame`);
     if (frame.opcode >= 8) {
       if (frame.rsv !== 0) this.#problem(`client control frame ${i} (op ${frame.opcode}) with RSV bits ${frame.rsv}`);
       if (!frame.fin || frame.payload.length > 125) this.#problem(`client control frame ${i} fragmented or too long`);
-      if (frame.opcode === 8) {
-        this.#closeSeen = true;
-        // RFC 6455 §5.5.1: echo the status code; §7.1.1: the server then closes TCP first.
-        this.#reply(() => {
-          if (!this.writable) return;
-          if (!this.sentClose) {
-            this.sentClose = true;
-            const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : undefined;
-            this.written.push({ kind: "close", code: code ?? 1005, reason: "" });
-            this.socket!.write(serverFrame(8, closeBody(code, undefined)));
-            this.#log(`server: echoed close ${code ?? "(empty)"}`);
-          }
-          this.ended = true;
-          this.socket!.end();
-        });
-      } else if (frame.opcode === 9) {
-        // The client never pings in this test; answer anyway (RFC 6455 §5.5.2).
-        this.#reply(() => {
-          if (!this.writable || this.sentClose) return;
-          this.written.push({ kind: "pong", data: frame.payload });
-          this.socket!.write(serverFrame(10, frame.payload));
-        });
-      } else if (frame.opcode !== 10) {
-        this.#problem(`client frame ${i} with opcode ${frame.opcode}`);
-      }
+      // The client never pings in this test: the base class answers one anyway (RFC 6455 §5.5.2).
+      if (frame.opcode === 8) this.#closeSeen = true;
+      else if (frame.opcode !== 9 && frame.opcode !== 10) this.#problem(`client frame ${i} with opcode ${frame.opcode}`);
       return;
     }
     const rsv1 = (frame.rsv & 4) !== 0;
@@ -814,37 +618,10 @@ class Peer {
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface Ev {
-  type: string;
-  readyState: number;
-  data?: unknown;
-  code?: number;
-  reason?: string;
-  wasClean?: boolean;
-  errorCode?: number | undefined;
-  errorMessage?: string;
-}
-
-type Initiator = { kind: "close"; code: number | undefined; reason: string | undefined } | { kind: "terminate" };
-
 async function run(sc: Scenario): Promise<void> {
-  const log: string[] = [];
-  const t0 = Date.now();
-  const say = (line: string): void => {
-    log.push(`${String(Date.now() - t0).padStart(4)}ms ${line}`);
-  };
-  const problems: string[] = [];
-  const problem = (message: string): void => {
-    if (IGNORE.some((s) => message.includes(s))) {
-      say(`(ignored) ${message}`);
-      return;
-    }
-    problems.push(message);
-    say(`!! ${message}`);
-  };
-  escaped.length = 0;
+  const pr = new PropertyRun({ runMs: RUN_MS, waitMs: WAIT_MS });
+  const { say, problem, until } = pr;
   clientStreams.length = 0;
-  const before = resources();
 
   const n = sc.negotiation;
   const { header, agreed } = respond(n);
@@ -855,60 +632,23 @@ async function run(sc: Scenario): Promise<void> {
 
   const peer = new Peer(say, problem, agreed);
   const serverDeflate = agreed === undefined ? undefined : new ServerDeflate(agreed.serverBits, agreed.serverNoContext);
-  let probes = 0;
   let serverBytes = 0;
   let serverTag = 0;
 
   /** Frames and placed entries for one burst. */
-  const build = async (items: Item[]): Promise<{ bytes: Buffer; placed: Placed[]; descr: string[]; closing: boolean; lastPing: Buffer | undefined }> => {
-    const chunks: Buffer[] = [];
-    let offset = 0;
-    const placed: Placed[] = [];
-    const descr: string[] = [];
-    let lastPing: Buffer | undefined;
-    let closing = false;
-    const push = (frame: Buffer): void => {
-      chunks.push(frame);
-      offset += frame.length;
-    };
-    const place = (entry: Written, at = offset): void => {
-      placed.push({ entry, at });
-    };
-    const controlFrame = (ping: boolean, length: number): void => {
-      const data = Buffer.from(`${ping ? "i" : "o"}${serverTag++}:${"y".repeat(125)}`).subarray(0, length);
-      push(serverFrame(ping ? 9 : 10, data));
-      place({ kind: ping ? "ping" : "pong", data });
-      if (ping) lastPing = data;
-    };
-    /**
-     * A data message of `payload` in fragments cut at `cutAt`, RSV1 on its first frame when
-     * `rsv1`; controls between fragments. `rsv1At`: a continuation that wrongly carries RSV1.
-     */
-    const message = (text: boolean, payload: Buffer, rsv1: boolean, cutAt: number[], controls: Control[], rsv1At?: number): { violationAt: number | undefined } => {
-      const parts = cut(payload, cutAt);
-      if (parts.length === 0) parts.push(Buffer.alloc(0));
-      let violationAt: number | undefined;
-      parts.forEach((part, i) => {
-        const fin = i === parts.length - 1;
-        const rsv = (i === 0 && rsv1) || (rsv1At !== undefined && i === rsv1At) ? 4 : 0;
-        if (rsv1At !== undefined && i === rsv1At) violationAt ??= offset + headerBytes(part.length);
-        push(serverFrame(i === 0 ? (text ? 1 : 2) : 0, part, { fin, rsv }));
-        const c = fin ? undefined : controls[i];
-        if (c !== undefined) controlFrame(c.ping, c.size);
-      });
-      return { violationAt };
-    };
+  const build = async (items: Item[]): Promise<BurstBuilder<Written>> => {
+    const b = new BurstBuilder<Written>(() => serverTag++);
     /** RSV1 on a first frame while the extension was declined: RFC 6455 §5.2, 1002 at its header. */
     const declinedRsv1 = (length: number): Written => ({ kind: "violation", code: 1002, why: `RSV1 without permessage-deflate (${length} B)`, skippable: false });
 
     for (const it of items) {
-      if (closing) break;
+      if (b.closing) break;
       if (!sc.violations && VIOLATIONS.has(it.kind)) continue;
       switch (it.kind) {
         case "ping":
         case "pong":
-          controlFrame(it.kind === "ping", it.size);
-          descr.push(`${it.kind} ${it.size} B`);
+          b.control(it.kind === "ping", it.size);
+          b.descr.push(`${it.kind} ${it.size} B`);
           break;
         case "message":
         case "at-limit": {
@@ -946,35 +686,35 @@ async function run(sc: Scenario): Promise<void> {
           let payload = bytes;
           if (compress && serverDeflate !== undefined) payload = await serverDeflate.compress(bytes, finish, fresh);
           else if (compress) payload = zlib.deflateRawSync(bytes);
-          const start = offset;
+          const start = b.offset;
           const cutAt = it.kind === "message" ? it.cuts : it.cuts;
           const controls = it.kind === "message" ? it.between : [];
-          message(it.text, payload, compress, cutAt, controls);
+          b.message(it.text, payload, compress, cutAt, controls);
           if (compress && agreed === undefined) {
-            place(declinedRsv1(payload.length), start + headerBytes(Math.min(payload.length, 125)));
+            b.place(declinedRsv1(payload.length), start + headerBytes(Math.min(payload.length, 125)));
           } else if (payload.length > n.maxPayload) {
             // Compressed larger than maxPayload (incompressible data): the decoder refuses it at the header.
-            place({ kind: "violation", code: 1009, why: `compressed payload ${payload.length} B over maxPayload`, skippable: false }, start + 10);
+            b.place({ kind: "violation", code: 1009, why: `compressed payload ${payload.length} B over maxPayload`, skippable: false }, start + 10);
           } else {
-            place({ kind: it.text ? "text" : "binary", data: bytes, compressed: compress });
+            b.place({ kind: it.text ? "text" : "binary", data: bytes, compressed: compress });
           }
-          descr.push(`${it.kind} ${it.text ? "text" : "binary"} ${bytes.length} B${compress ? ` compressed to ${payload.length} B (${finish}${fresh ? ", fresh" : ""})` : ""}${controls.length ? ` with ${controls.length} controls` : ""}`);
+          b.descr.push(`${it.kind} ${it.text ? "text" : "binary"} ${bytes.length} B${compress ? ` compressed to ${payload.length} B (${finish}${fresh ? ", fresh" : ""})` : ""}${controls.length ? ` with ${controls.length} controls` : ""}`);
           break;
         }
         case "close": {
-          closing = true;
+          b.closing = true;
           peer.sentClose = true;
-          push(serverFrame(8, closeBody(it.code, it.reason)));
-          place({ kind: "close", code: it.code, reason: it.reason });
-          descr.push(`close ${it.code}`);
+          b.push(serverFrame(8, closeBody(it.code, it.reason)));
+          b.place({ kind: "close", code: it.code, reason: it.reason });
+          b.descr.push(`close ${it.code}`);
           break;
         }
         case "bad-close": {
-          closing = true;
+          b.closing = true;
           peer.sentClose = true;
-          push(serverFrame(8, closeBody(it.code, "")));
-          place({ kind: "violation", code: 1002, why: `close code ${it.code}`, skippable: false });
-          descr.push(`close with invalid code ${it.code}`);
+          b.push(serverFrame(8, closeBody(it.code, "")));
+          b.place({ kind: "violation", code: 1002, why: `close code ${it.code}`, skippable: false });
+          b.descr.push(`close with invalid code ${it.code}`);
           break;
         }
         case "invalid-deflate": {
@@ -983,10 +723,10 @@ async function run(sc: Scenario): Promise<void> {
           if (it.variant === 0) payload = Buffer.from([0xff]); // BFINAL, reserved block type 11
           else if (it.variant === 1) payload = Buffer.from([0x00, 0x05, 0x00, 0x00, 0x00, 0x41, 0x41, 0x41, 0x41, 0x41]); // stored block, NLEN != ~LEN
           else payload = Buffer.concat([zlib.deflateRawSync(pattern(0x49, tag, 3000), { finishFlush: zlib.constants.Z_SYNC_FLUSH }), Buffer.from([0xff])]); // data, then a reserved block
-          const start = offset;
-          message(it.text, payload, true, it.cuts, it.between);
-          place(agreed === undefined ? declinedRsv1(payload.length) : { kind: "violation", code: 1007, why: `invalid compressed data (variant ${it.variant})`, skippable: true }, agreed === undefined ? start + 2 : offset);
-          descr.push(`invalid compressed ${it.text ? "text" : "binary"} (variant ${it.variant})`);
+          const start = b.offset;
+          b.message(it.text, payload, true, it.cuts, it.between);
+          b.place(agreed === undefined ? declinedRsv1(payload.length) : { kind: "violation", code: 1007, why: `invalid compressed data (variant ${it.variant})`, skippable: true }, agreed === undefined ? start + 2 : b.offset);
+          b.descr.push(`invalid compressed ${it.text ? "text" : "binary"} (variant ${it.variant})`);
           break;
         }
         case "bad-utf8": {
@@ -998,10 +738,10 @@ async function run(sc: Scenario): Promise<void> {
           while (at > 0 && at < good.length && (good[at]! & 0xc0) === 0x80) at--;
           const text = Buffer.concat([good.subarray(0, at), bad, good.subarray(at)]);
           const payload = zlib.deflateRawSync(text, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
-          const start = offset;
-          message(true, payload, true, it.cuts, []);
-          place(agreed === undefined ? declinedRsv1(payload.length) : { kind: "violation", code: 1007, why: "compressed text inflates to invalid UTF-8", skippable: true }, agreed === undefined ? start + 2 : offset);
-          descr.push(`compressed text ${text.length} B with invalid UTF-8 (variant ${it.variant} at ${at})`);
+          const start = b.offset;
+          b.message(true, payload, true, it.cuts, []);
+          b.place(agreed === undefined ? declinedRsv1(payload.length) : { kind: "violation", code: 1007, why: "compressed text inflates to invalid UTF-8", skippable: true }, agreed === undefined ? start + 2 : b.offset);
+          b.descr.push(`compressed text ${text.length} B with invalid UTF-8 (variant ${it.variant} at ${at})`);
           break;
         }
         case "too-big": {
@@ -1010,16 +750,16 @@ async function run(sc: Scenario): Promise<void> {
             const size = inflateLimit + it.over;
             const data = it.text ? Buffer.alloc(size, 0x61) : Buffer.alloc(size, tag & 0xff);
             const payload = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
-            const start = offset;
-            message(it.text, payload, true, [], []);
-            place(agreed === undefined ? declinedRsv1(payload.length) : { kind: "violation", code: 1009, why: `inflates to ${size} B, over ${inflateLimit}`, skippable: true }, agreed === undefined ? start + 2 : offset);
-            descr.push(`compressed ${it.text ? "text" : "binary"} inflating to ${size} B (limit ${inflateLimit})`);
+            const start = b.offset;
+            b.message(it.text, payload, true, [], []);
+            b.place(agreed === undefined ? declinedRsv1(payload.length) : { kind: "violation", code: 1009, why: `inflates to ${size} B, over ${inflateLimit}`, skippable: true }, agreed === undefined ? start + 2 : b.offset);
+            b.descr.push(`compressed ${it.text ? "text" : "binary"} inflating to ${size} B (limit ${inflateLimit})`);
           } else {
             const size = n.maxPayload + Math.min(it.over, 1000);
-            const start = offset;
-            message(it.text, Buffer.alloc(size, 0x61), false, [], []);
-            place({ kind: "violation", code: 1009, why: `uncompressed ${size} B over maxPayload ${n.maxPayload}`, skippable: false }, start + 10);
-            descr.push(`uncompressed ${size} B (maxPayload ${n.maxPayload})`);
+            const start = b.offset;
+            b.message(it.text, Buffer.alloc(size, 0x61), false, [], []);
+            b.place({ kind: "violation", code: 1009, why: `uncompressed ${size} B over maxPayload ${n.maxPayload}`, skippable: false }, start + 10);
+            b.descr.push(`uncompressed ${size} B (maxPayload ${n.maxPayload})`);
           }
           break;
         }
@@ -1030,36 +770,36 @@ async function run(sc: Scenario): Promise<void> {
           const parts = cut(payload, it.cuts).length;
           if (parts < 2) {
             // Not fragmented after all: two fragments, the second empty.
-            const start = offset;
-            push(serverFrame(it.text ? 1 : 2, payload, { fin: false, rsv: it.compress ? 4 : 0 }));
+            const start = b.offset;
+            b.push(serverFrame(it.text ? 1 : 2, payload, { fin: false, rsv: it.compress ? 4 : 0 }));
             const c = it.between[0];
-            if (c !== undefined) controlFrame(c.ping, c.size);
-            push(serverFrame(0, Buffer.alloc(0), { rsv: 4 }));
-            if (it.compress && agreed === undefined) place(declinedRsv1(payload.length), start + 2);
-            else place({ kind: "violation", code: 1002, why: "RSV1 on a continuation frame", skippable: false }, offset - 0);
+            if (c !== undefined) b.control(c.ping, c.size);
+            b.push(serverFrame(0, Buffer.alloc(0), { rsv: 4 }));
+            if (it.compress && agreed === undefined) b.place(declinedRsv1(payload.length), start + 2);
+            else b.place({ kind: "violation", code: 1002, why: "RSV1 on a continuation frame", skippable: false }, b.offset - 0);
           } else {
-            const start = offset;
-            const { violationAt } = message(it.text, payload, it.compress, it.cuts, it.between, 1 + (it.at % (parts - 1)));
-            if (it.compress && agreed === undefined) place(declinedRsv1(payload.length), start + 2);
-            else place({ kind: "violation", code: 1002, why: "RSV1 on a continuation frame", skippable: false }, violationAt!);
+            const start = b.offset;
+            const { violationAt } = b.message(it.text, payload, it.compress, it.cuts, it.between, 1 + (it.at % (parts - 1)));
+            if (it.compress && agreed === undefined) b.place(declinedRsv1(payload.length), start + 2);
+            else b.place({ kind: "violation", code: 1002, why: "RSV1 on a continuation frame", skippable: false }, violationAt!);
           }
-          descr.push(`${it.compress ? "compressed " : ""}${it.text ? "text" : "binary"} ${data.length} B with RSV1 on a continuation`);
+          b.descr.push(`${it.compress ? "compressed " : ""}${it.text ? "text" : "binary"} ${data.length} B with RSV1 on a continuation`);
           break;
         }
         case "rsv1-control": {
           const body = it.opcode === 8 ? closeBody(1000, "") : Buffer.from("rsv");
-          push(serverFrame(it.opcode, body, { rsv: 4 }));
-          place({ kind: "violation", code: 1002, why: `RSV1 on a control frame (op ${it.opcode})`, skippable: false }, offset - body.length);
+          b.push(serverFrame(it.opcode, body, { rsv: 4 }));
+          b.place({ kind: "violation", code: 1002, why: `RSV1 on a control frame (op ${it.opcode})`, skippable: false }, b.offset - body.length);
           if (it.opcode === 8) {
-            closing = true;
+            b.closing = true;
             peer.sentClose = true;
           }
-          descr.push(`op ${it.opcode} with RSV1`);
+          b.descr.push(`op ${it.opcode} with RSV1`);
           break;
         }
       }
     }
-    return { bytes: Buffer.concat(chunks), placed, descr, closing, lastPing };
+    return b;
   };
 
   // Frames the server writes right behind its 101 response (they reach the client with it).
@@ -1075,28 +815,13 @@ async function run(sc: Scenario): Promise<void> {
       upgraded = true;
       peer.attach(socket);
       say(`server: upgraded${greeting === undefined ? "" : `, writes ${greeting.descr.join(", ")} behind the 101`}`);
-      if (greeting !== undefined) void peer.burst(greeting.bytes, greeting.placed, undefined, undefined);
+      if (greeting !== undefined) void peer.burst(greeting.bytes, greeting.placed, undefined);
     },
   });
-  const deadline = Date.now() + RUN_MS;
-  let hung = false;
-  /** Polls `cond` until true; false after `ms` (or the run's deadline, which marks a hang). */
-  const until = async (cond: () => boolean, ms = WAIT_MS): Promise<boolean> => {
-    const limit = Math.min(Date.now() + ms, deadline);
-    while (!cond()) {
-      if (Date.now() >= limit) {
-        if (Date.now() >= deadline) hung = true;
-        return false;
-      }
-      await sleep(1);
-    }
-    return true;
-  };
+  pr.startClock();
 
   // ---- model state
-  let nextTag = 0;
   const expectedData: Array<{ text: boolean; bytes: Buffer }> = [];
-  let sentBytes = 0;
   let initiator: Initiator | undefined; // first close()/terminate() while OPEN
   let terminated = false;
   /** terminate() (while OPEN or CLOSING) once the server had already closed (FIN or destroy) its side. */
@@ -1104,17 +829,14 @@ async function run(sc: Scenario): Promise<void> {
   let terminateAt: number | undefined;
   /** The run ended without a close event: the other checks would only repeat it. */
   let noClose = false;
-  let lastReadyState = 0;
-  const events: Ev[] = [];
-  let closeEvent: Ev | undefined;
 
   const ws = new WebSocket(server.url, undefined, clientOptions(n) as ConstructorParameters<typeof WebSocket>[2]);
-
-  const sample = (where: string): void => {
-    const rs = ws.readyState;
-    if (rs < lastReadyState) problem(`readyState went back from ${lastReadyState} to ${rs} (${where})`);
-    lastReadyState = Math.max(lastReadyState, rs);
-  };
+  // Listeners that record come first, then the scripts (on* handlers and a pong listener).
+  const rec = new ClientRecord(ws, pr, { bufferedAmount: false });
+  const { events, sample } = rec;
+  const ctx: RunContext<Written> = { run: pr, rec, peer, ws, probes: 0 };
+  // Sizes as drawn: empty messages and the bytes around the compression threshold matter here.
+  const sends = new Sends(ws, { budget: RUN_BYTES, text: textOf, minBinary: 0 });
 
   /** An application call and its effect on the model. */
   const act = (a: Act, where: string): void => {
@@ -1124,38 +846,16 @@ async function run(sc: Scenario): Promise<void> {
     let thrown: unknown;
     try {
       switch (a.kind) {
-        case "send": {
-          const tag = nextTag++;
-          let length = a.size;
-          if (sentBytes + length > RUN_BYTES) length = Math.min(length, 16);
-          sentBytes += length;
-          if (a.type === "text") {
-            const text = textOf(`C${tag}:`, length, a.unit);
-            const bytes = Buffer.from(text);
-            describe = `send(text ${bytes.length} B #${tag})`;
-            if (rs === 1) expectedData.push({ text: true, bytes });
-            ws.send(text);
-          } else {
-            const bytes = pattern(0xc1, tag, length);
-            describe = `send(${a.type} ${bytes.length} B #${tag})`;
-            if (rs === 1) expectedData.push({ text: false, bytes: Buffer.from(bytes) });
-            if (a.type === "arraybuffer") {
-              const buffer = new ArrayBuffer(bytes.length);
-              new Uint8Array(buffer).set(bytes);
-              ws.send(buffer);
-              new Uint8Array(buffer).fill(0xee); // the caller may reuse its buffer once send() returns
-            } else {
-              ws.send(new Blob([bytes]));
-            }
-          }
+        case "send":
+          sends.send(a, (message, d) => {
+            describe = d;
+            if (rs === 1) expectedData.push(message);
+          });
           break;
-        }
         case "close":
           describe = `close(${a.code}, ${JSON.stringify(a.reason)})`;
           if (rs === 1) initiator ??= a;
-          if (a.code === undefined && a.reason === undefined) ws.close();
-          else if (a.reason === undefined) ws.close(a.code);
-          else ws.close(a.code, a.reason);
+          closeWith(ws, a.code, a.reason);
           break;
         case "terminate":
           describe = "terminate()";
@@ -1178,142 +878,48 @@ async function run(sc: Scenario): Promise<void> {
     sample(`after ${describe}`);
   };
 
-  // ---- listeners: record first, then the scripts (on* handlers and a pong listener, added later)
-  for (const type of LISTENED) {
-    ws.addEventListener(type, (event: Event) => {
-      const e = event as Event & { data?: unknown; code?: number; reason?: string; wasClean?: boolean; error?: { closeCode?: number; message?: string } };
-      const ev: Ev = { type, readyState: ws.readyState };
-      if (type === "message" || type === "pong") ev.data = e.data;
-      if (type === "close") Object.assign(ev, { code: e.code, reason: e.reason, wasClean: e.wasClean });
-      if (type === "error") Object.assign(ev, { errorCode: e.error?.closeCode, errorMessage: e.error?.message });
-      if (closeEvent !== undefined) problem(`${type} event after the close event`);
-      if (type === "close") closeEvent = ev;
-      events.push(ev);
-      const detail =
-        type === "message"
-          ? typeof e.data === "string"
-            ? `text ${hex(Buffer.from(e.data.slice(0, 12)))} (${Buffer.byteLength(e.data)} B)`
-            : e.data instanceof ArrayBuffer
-              ? `arraybuffer ${hex(new Uint8Array(e.data))}`
-              : `blob ${(e.data as Blob).size} B`
-          : type === "pong"
-            ? hex(e.data as Uint8Array)
-            : type === "close"
-              ? `${e.code} ${JSON.stringify(e.reason?.slice(0, 8))} wasClean=${e.wasClean}`
-              : type === "error"
-                ? `${e.error?.message} (closeCode ${e.error?.closeCode})`
-                : "";
-      say(`event ${type} ${detail} [readyState ${ev.readyState}]`);
-      sample(`${type} event`);
-    });
-  }
   ws.binaryType = "arraybuffer";
-  const counts: Record<Listened, number> = { open: 0, message: 0, pong: 0, error: 0, close: 0 };
-  const script = (type: Listened) => (): void => {
-    const a = sc.scripts[type][counts[type]++];
-    if (a !== undefined) act(a, `on${type} script`);
-  };
-  ws.onopen = script("open");
-  ws.onmessage = script("message");
-  ws.onerror = script("error");
-  ws.onclose = script("close");
-  ws.addEventListener("pong", script("pong"));
-
+  runScripts(ws, sc.scripts, act);
 
   try {
-    await until(() => (events.some((e) => e.type === "open") && upgraded) || closeEvent !== undefined);
+    await until(() => (rec.opened && upgraded) || rec.close !== undefined);
     sample("opened");
-    if (!hung && closeEvent === undefined && !upgraded) problem("open without a server connection");
+    if (!pr.hung && rec.close === undefined && !upgraded) problem("open without a server connection");
     if (events[0]?.type !== "open") problem(`the handshake did not open: ${events.map((e) => e.type).join(",")}`);
     if (ws.extensions !== (header ?? "")) problem(`ws.extensions is ${JSON.stringify(ws.extensions)}, the server answered ${JSON.stringify(header ?? "")}`);
 
-    for (const st of sc.steps) {
-      if (hung) break;
-      switch (st.kind) {
-        case "app":
-          act(st.act, "step");
-          break;
-        case "wait":
-          say(`step: wait ${st.ms} ms`);
-          await sleep(st.ms);
-          break;
-        case "end":
-        case "destroy":
-          if (peer.socket !== undefined && !peer.socket.destroyed && !peer.ended) {
-            peer.written.push({ kind: st.kind === "end" ? "fin" : "destroy" });
-            say(`step: server ${st.kind}`);
-            if (st.kind === "end") {
-              peer.ended = true;
-              peer.socket.end();
-            } else {
-              peer.socket.destroy();
-            }
-          } else {
-            say(`step: server ${st.kind} (no effect)`);
-          }
-          break;
-        case "frames": {
-          if (!peer.writable || peer.sentClose) {
-            say(`step: frames skipped (${peer.sentClose ? "server closed" : "socket gone"})`);
-            break;
-          }
-          const built = await build(st.items);
-          const { placed, descr, closing, lastPing } = built;
-          let bytes = built.bytes;
-          // A probe pong at the end tells when the client has processed the whole burst.
-          const probe = st.sync && !closing && st.cutoff === undefined ? Buffer.from(`probe${probes++}`) : undefined;
-          if (probe !== undefined) {
-            bytes = Buffer.concat([bytes, serverFrame(10, probe)]);
-            placed.push({ entry: { kind: "pong", data: probe }, at: bytes.length });
-          }
-          say(`step: server writes ${descr.join(", ")}${probe ? " + probe" : ""}${st.pieces ? ` in pieces ${JSON.stringify(st.pieces)}` : ""}`);
-          await peer.burst(bytes, placed, st.pieces, st.cutoff);
-          if (probe !== undefined) {
-            const seen = (): Ev | undefined => events.find((e) => e.type === "pong" && Buffer.from(e.data as Uint8Array).equals(probe));
-            const ok = await until(() => seen() !== undefined || closeEvent !== undefined || peer.tcpClosed);
-            if (!ok && !hung) problem(`the client did not process the server's frames within ${WAIT_MS} ms (readyState ${ws.readyState})`);
-            const probeEvent = seen();
-            if (ok && probeEvent !== undefined && probeEvent.readyState === 1 && lastPing !== undefined) {
-              const ping = lastPing;
-              const answered = (): boolean => peer.frames.some((f) => f.opcode === 10 && f.payload.equals(ping));
-              const fine = await until(() => answered() || ws.readyState !== 1 || peer.tcpClosed);
-              if (!fine && !hung) problem(`ping ${hex(ping, 8)} processed while OPEN but not answered within ${WAIT_MS} ms`);
-            }
-          }
-          break;
+    await runSteps(ctx, sc.steps, {
+      act,
+      drop: (how) => {
+        // Logged (as the end of the server's frames) only while its side is still up.
+        if (peer.open) {
+          peer.written.push({ kind: how === "end" ? "fin" : "destroy" });
+          say(`step: server ${how}`);
+          peer.drop(how);
+        } else {
+          say(`step: server ${how} (no effect)`);
         }
-      }
-      await tick();
-      sample("after step");
-    }
+      },
+      frames: (st: FramesStep) =>
+        writeFrames(ctx, () => build(st.items), {
+          pieces: st.pieces,
+          sync: st.sync,
+          // The FIN or destroy after the cut is an entry too: nothing the server wrote after it counts.
+          cutoff: st.cutoff === undefined ? undefined : { ...st.cutoff, entry: { kind: st.cutoff.how === "end" ? "fin" : "destroy" } },
+        }),
+    });
 
     // ---- the end: close from either side, or the server's FIN
-    if (closeEvent === undefined && !hung) {
-      say(`ending: ${sc.ending}`);
-      if (sc.ending === "server" && peer.writable && !peer.sentClose) {
-        peer.sentClose = true;
-        await peer.burst(serverFrame(8, closeBody(1000, "done")), [{ entry: { kind: "close", code: 1000, reason: "done" }, at: 0 }], undefined, undefined);
-      } else if (sc.ending === "fin" && peer.writable) {
+    const closed = await endRun(ctx, sc.ending, {
+      onFin: () => {
         peer.written.push({ kind: "fin" });
-        peer.ended = true;
-        peer.socket!.end();
-      } else {
-        act({ kind: "close", code: 1000, reason: undefined }, "ending");
-      }
-    }
-    // terminate() needs no handshake: its close event is due at once (and a hang then costs less time).
-    const closedOrStuck = (): boolean => closeEvent !== undefined || (terminateAt !== undefined && Date.now() - terminateAt > 1500);
-    if (!(await until(closedOrStuck, RUN_MS)) || closeEvent === undefined) {
-      noClose = true;
-      problem(
-        terminatedAfterServerClosed
-          ? `no close event after terminate() called once the server had closed TCP (readyState ${ws.readyState})`
-          : `no close event within the run's ${RUN_MS} ms (readyState ${ws.readyState})`,
-      );
-    }
-    await until(() => peer.socket === undefined || peer.tcpClosed, 500);
-    await sleep(5);
-    sample("end");
+      },
+      closeByClient: () => act({ kind: "close", code: 1000, reason: undefined }, "ending"),
+      // terminate() needs no handshake: its close event is due at once (and a hang then costs less time).
+      stuck: () => terminateAt !== undefined && Date.now() - terminateAt > 1500,
+      noClose: () => (terminatedAfterServerClosed ? `no close event after terminate() called once the server had closed TCP (readyState ${ws.readyState})` : undefined),
+    });
+    noClose = !closed;
     if (ws.readyState !== 3 && !noClose) problem(`readyState ${ws.readyState} at the end, not CLOSED`);
 
     if (!noClose) await check();
@@ -1322,31 +928,18 @@ async function run(sc: Scenario): Promise<void> {
     serverDeflate?.close();
     await server.close();
   }
-  // No timer, immediate or socket of the client left behind (the server's are gone too), no zlib stream open.
-  let leak: string | undefined;
-  for (let i = 0; i < 50; i++) {
-    await sleep(i < 10 ? 0 : 2);
-    leak = exceeds(resources(), before);
-    if (leak === undefined) break;
-  }
-  if (leak !== undefined) problem(`active resources left: ${leak}`);
+  // The server's sockets are gone too: what is left is the client's. No zlib stream of the client open either.
+  await pr.checkLeftovers();
   const open = clientStreams.filter((s) => s.stream.destroyed !== true && s.stream.closed !== true);
   if (open.length > 0 && !noClose) problem(`zlib streams of the client left open: ${open.map((s) => s.kind).join(", ")}`);
-  if (escaped.length > 0) problem(`escaped from the client:\n${escaped.join("\n")}`);
-  if (hung && !noClose) problem(`the run hung (over ${RUN_MS} ms)`);
-  if (VERBOSE) console.log(`--- run ---\n${log.join("\n")}`);
-  if (problems.length > 0) {
-    const lines = log.length > 300 ? [...log.slice(0, 100), `… ${log.length - 250} lines …`, ...log.slice(-150)] : log;
-    assert.fail(`${problems[0]}${problems.length > 1 ? `\n(and ${problems.length - 1} more: ${problems.slice(1, 4).join(" | ")})` : ""}\n--- step log ---\n${lines.join("\n")}`);
-  }
+  pr.finish({ hung: pr.hung && !noClose, verbose: VERBOSE });
 
   // ---- checks after the run
   async function check(): Promise<void> {
     const W = peer.written;
-    const types = events.map((e) => e.type);
     const error = events.find((e) => e.type === "error");
-    const close = closeEvent;
-    if (STATS !== undefined) {
+    const close = rec.close;
+    if (stats.on) {
       stat(`close ${close?.code} clean=${close?.wasClean}${error ? ` error ${error.errorCode}` : ""}`);
       stat(`initiator ${initiator?.kind ?? "none"}`);
       stat(agreed === undefined ? "declined" : `agreed ${agreed.serverNoContext ? "server-no-ctx " : ""}${agreed.clientNoContext ? "client-no-ctx " : ""}s${agreed.serverBits} c${agreed.clientBits}`);
@@ -1354,17 +947,7 @@ async function run(sc: Scenario): Promise<void> {
       if (peer.received.some((m) => m.compressed)) stat("client sent compressed");
       if (W.some((w) => w.kind === "violation")) stat("violation written");
     }
-    // Event order: open, (message|pong)*, [error], close.
-    const closes = types.filter((t) => t === "close").length;
-    if (closes !== 1) problem(`${closes} close events`);
-    if (types.at(-1) !== "close") problem(`the last event is ${types.at(-1)}, not close`);
-    if (types.filter((t) => t === "open").length !== 1 || types[0] !== "open") problem(`open is not the first and only open: ${types.join(",")}`);
-    const errors = types.filter((t) => t === "error").length;
-    if (errors > 1 || (errors === 1 && types.at(-2) !== "error")) problem(`error events out of place: ${types.join(",")}`);
-    for (const e of events) {
-      if (e.type === "message" && e.readyState !== 1 && !(e.readyState === 2 && initiator?.kind === "terminate")) problem(`a message event in readyState ${e.readyState}`);
-      if (e.type === "close" && e.readyState !== 3) problem(`close event in readyState ${e.readyState}`);
-    }
+    checkEventOrder(events, problem, initiator, { open: "exactly one" });
     if (close === undefined) return;
     if (error !== undefined && (close.code !== 1006 || close.wasClean)) problem(`error event, then close ${close.code} wasClean=${close.wasClean}`);
 
@@ -1381,24 +964,9 @@ async function run(sc: Scenario): Promise<void> {
       const v = W.findIndex((w, i) => i < limit && w.kind === "violation" && w.code === error.errorCode);
       if (v !== -1) limit = v;
     }
-    const mapped = new Set<number>();
-    let at = -1;
-    for (const e of events) {
-      if (e.type !== "message" && e.type !== "pong") continue;
-      let kind: string;
-      let bytes: Buffer;
-      if (e.type === "pong") [kind, bytes] = ["pong", Buffer.from(e.data as Uint8Array)];
-      else if (typeof e.data === "string") [kind, bytes] = ["text", Buffer.from(e.data)];
-      else [kind, bytes] = ["binary", Buffer.from(e.data as ArrayBuffer)];
-      let j = -1;
-      for (let i = at + 1; i < limit; i++) {
-        const w = W[i]!;
-        if (w.kind === kind && (w.kind === "text" || w.kind === "binary" || w.kind === "pong") && w.data.equals(bytes)) {
-          j = i;
-          break;
-        }
-      }
-      if (j === -1) {
+    const mapped = await mapEvents(events, W, problem, {
+      limit,
+      unmatched: (e, kind, bytes, at) => {
         // Tell apart an event for a real frame that lies behind the item that ended the connection.
         const later = W.findIndex((w, i) => i > at && w.kind === kind && (w.kind === "text" || w.kind === "binary" || w.kind === "pong") && w.data.equals(bytes));
         if (later !== -1 && later >= limit && limit < W.length) {
@@ -1409,18 +977,9 @@ async function run(sc: Scenario): Promise<void> {
           return;
         }
         problem(`${e.type} event ${kind} ${hex(bytes)} matches no later frame the server wrote before a frame that ends the connection (out of order, duplicated, corrupted or invented)`);
-        return;
-      }
-      mapped.add(j);
-      at = j;
-      // Everything before it was processed: pongs always surface, messages while OPEN.
-      for (let i = 0; i < j; i++) {
-        const w = W[i]!;
-        if (mapped.has(i)) continue;
-        if (w.kind === "pong") problem(`server pong ${hex(w.data)} (frame ${i}) has no pong event, though frame ${j} has an event`);
-        if ((w.kind === "text" || w.kind === "binary") && e.readyState === 1) problem(`server ${w.kind} message ${hex(w.data)} (entry ${i}) not delivered, though entry ${j} was, while OPEN`);
-      }
-    }
+      },
+    });
+    if (mapped === undefined) return;
     const undelivered = (end: number): string | undefined => {
       for (let i = 0; i < end; i++) {
         const w = W[i]!;
@@ -1495,77 +1054,38 @@ async function run(sc: Scenario): Promise<void> {
     }
 
     // The client's data messages: in order, intact, compressed exactly as agreed and as the threshold says.
-    const got = peer.received;
-    if (got.length > expectedData.length) problem(`the server got ${got.length} data messages, ${expectedData.length} were sent while OPEN`);
-    for (let i = 0; i < Math.min(got.length, expectedData.length); i++) {
-      const [g, want] = [got[i]!, expectedData[i]!];
-      if (g.text !== want.text || !g.bytes.equals(want.bytes)) {
-        problem(`client data message ${i}: the server got ${g.text ? "text" : "binary"} ${hex(g.bytes)}, sent ${want.text ? "text" : "binary"} ${hex(want.bytes)}`);
-        break;
-      }
-      const shouldCompress = compressing && want.bytes.length >= threshold;
-      if (g.compressed !== shouldCompress) {
-        problem(`client data message ${i} (${want.bytes.length} B) ${g.compressed ? "compressed" : "not compressed"}; expected ${shouldCompress ? "compressed" : "not"} (agreed: ${agreed === undefined ? "declined" : `client bits ${agreed.clientBits}`}, threshold ${threshold})`);
-        break;
-      }
-    }
-    if (clientClose !== undefined && error === undefined && got.length !== expectedData.length) {
-      problem(`the server got the client's close frame after ${got.length} of the ${expectedData.length} messages sent while OPEN`);
-    }
-    // Client pongs: answers to server pings, in order, each at most once.
-    let k = -1;
-    for (const f of peer.frames) {
-      if (f.opcode !== 10) continue;
-      const j = W.findIndex((w, i) => i > k && w.kind === "ping" && w.data.equals(f.payload));
-      if (j === -1) {
-        problem(`client pong ${hex(f.payload)} answers no later server ping`);
-        break;
-      }
-      k = j;
-    }
-    // The client's close frame: the code it was asked for, the failure's, or the server's echoed.
-    if (clientClose !== undefined) {
-      let want: Buffer | undefined;
-      if (initiator?.kind === "close") want = closeBody(initiator.code === undefined && initiator.reason ? 1000 : initiator.code, initiator.reason);
-      else if (initiator?.kind === "terminate") want = undefined;
-      else if (error !== undefined) want = error.errorCode === undefined ? undefined : closeBody(error.errorCode, undefined);
-      else {
-        const serverClose = W.find((w): w is Extract<Written, { kind: "close" }> => w.kind === "close");
-        if (serverClose !== undefined) want = closeBody(serverClose.code === 1005 ? undefined : serverClose.code, undefined);
-      }
-      if (want === undefined) problem(`the client sent close ${hex(clientClose.payload)} where none was expected`);
-      else if (!want.equals(clientClose.payload)) problem(`the client's close frame is ${hex(clientClose.payload)}, expected ${hex(want)}`);
-    }
+    checkDataMessages(peer.received, expectedData, problem, {
+      allExpected: clientClose !== undefined && error === undefined,
+      also: (i) => {
+        const [g, want] = [peer.received[i]!, expectedData[i]!];
+        const shouldCompress = compressing && want.bytes.length >= threshold;
+        if (g.compressed === shouldCompress) return undefined;
+        return `client data message ${i} (${want.bytes.length} B) ${g.compressed ? "compressed" : "not compressed"}; expected ${shouldCompress ? "compressed" : "not"} (agreed: ${agreed === undefined ? "declined" : `client bits ${agreed.clientBits}`}, threshold ${threshold})`;
+      },
+    });
+    checkClientPongs(
+      peer.frames.filter((f) => f.opcode === 10).map((f) => f.payload),
+      W,
+      problem,
+    );
+    checkClientClose(
+      clientClose,
+      initiator,
+      error,
+      W.find((w): w is Extract<Written, { kind: "close" }> => w.kind === "close"),
+      problem,
+    );
   }
-}
-
-function closeCodeOf(payload: Buffer): number | undefined {
-  return payload.length >= 2 ? payload.readUInt16BE(0) : undefined;
 }
 
 test("permessage-deflate in the built-in client under random negotiations, compressed frame sequences, violations and re-entrant listeners keeps RFC 7692 / RFC 6455 / W3C invariants", { timeout: 600_000 }, async () => {
-  const proc = globalThis.process;
-  proc?.on("uncaughtException", onUncaught);
-  proc?.on("unhandledRejection", onRejection);
-  trackZlib(true);
-  try {
-    await fc.assert(fc.asyncProperty(scenario, run), {
-      numRuns: NUM_RUNS,
-      ...(SEED === undefined ? {} : { seed: SEED }),
-      // A hang costs seconds per shrinking step: report what was found rather than shrink for minutes.
-      interruptAfterTimeLimit: 90_000,
-      markInterruptAsFailure: false,
-    });
-  } catch (error) {
-    // fast-check keeps the run's own error (with its step log) as the cause: show it.
-    const cause = (error as { cause?: unknown }).cause;
-    if (cause === undefined) throw error;
-    throw new Error(`${(error as Error).message}\n${(cause as Error)?.message ?? String(cause)}`);
-  } finally {
-    if (!zlibTracked && STATS !== undefined) console.log("(zlib streams not tracked in this runtime)");
-    trackZlib(false);
-    if (STATS !== undefined) console.log([...STATS].sort().map(([k, v]) => `${String(v).padStart(5)}  ${k}`).join("\n"));
-    proc?.off("uncaughtException", onUncaught);
-    proc?.off("unhandledRejection", onRejection);
-  }
+  await assertProperty(scenario, run, {
+    interruptAfterTimeLimit: 90_000,
+    stats,
+    setup: () => trackZlib(true),
+    teardown: () => {
+      if (!zlibTracked && stats.on) console.log("(zlib streams not tracked in this runtime)");
+      trackZlib(false);
+    },
+  });
 });

@@ -310,3 +310,11 @@ export function takeClientFrame(buffer: Buffer): { frame: ClientFrame; rest: Buf
 export function closeCodeOf(payload: Buffer): number | undefined {
   return payload.length >= 2 ? payload.readUInt16BE(0) : undefined;
 }
+
+/** A close frame's body as a peer encodes it (the inverse of closeCodeOf): empty, or the code then the reason. */
+export function closeBody(code: number | undefined, reason: string | undefined): Buffer {
+  if (code === undefined && !reason) return Buffer.alloc(0);
+  const body = Buffer.alloc(2);
+  body.writeUInt16BE(code ?? 1000);
+  return Buffer.concat([body, Buffer.from(reason ?? "")]);
+}

@@ -29,17 +29,12 @@
 // Environment: PROP_RUNS and PROP_SEED override the number of runs and the seed; PROP_IGNORE
 // (comma-separated substrings of failure messages) looks past a known failure for the next one.
 import { test } from "node:test";
-import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type net from "node:net";
 import fc from "fast-check";
 import { WebSocket } from "../../src/node-client.js";
-import { rawServer, serverFrame, takeClientFrame, type ClientFrame } from "./node-client-helpers.js";
+import { rawServer, serverFrame } from "./node-client-helpers.js";
+import { assertProperty, BurstBuilder, checkClientClose, checkClientPongs, checkDataMessages, checkEventOrder, ClientRecord, closeWith, type CommonStep, endRun, hex, type Initiator, type Listened, mapEvents, pattern, PropertyRun, resources, type RunContext, runScripts, runSteps, Sends, ServerPeer, Stats, textOf, writeFrames } from "./node-client-property-helpers.js";
 
-const NUM_RUNS = Number(globalThis.process?.env?.["PROP_RUNS"] ?? 200);
-/** Substrings of failure messages to look past (comma-separated), to find the next failure behind a known one. */
-const IGNORE = (globalThis.process?.env?.["PROP_IGNORE"] ?? "").split(",").filter((s) => s !== "");
-const SEED = globalThis.process?.env?.["PROP_SEED"] === undefined ? undefined : Number(globalThis.process.env["PROP_SEED"]);
 /** A run (steps, then closing) that takes longer than this is a hang. */
 const RUN_MS = 5000;
 /** Waits inside a run (the server's frames processed, a ping answered) fail after this. */
@@ -48,11 +43,8 @@ const WAIT_MS = 2000;
 const CLOSE_TIMEOUT = 1000;
 /** Payload bytes sent per run beyond which sends shrink to a few bytes (time, not coverage). */
 const RUN_BYTES = 1536 * 1024;
-/** PROP_STATS=1 prints how often each outcome was reached. */
-const STATS = globalThis.process?.env?.["PROP_STATS"] === "1" ? new Map<string, number>() : undefined;
-const stat = (key: string): void => {
-  STATS?.set(key, (STATS.get(key) ?? 0) + 1);
-};
+const stats = new Stats();
+const stat = stats.stat;
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -72,15 +64,8 @@ type Item =
   | { kind: "pong"; size: number }
   | { kind: "close"; shape: "code" | "empty" | "one-byte"; code: number; reason: string };
 
-type Step =
-  | { kind: "app"; act: Act }
-  | { kind: "wait"; ms: number }
-  | { kind: "frames"; items: Item[]; pieces: number[] | undefined; sync: boolean }
-  | { kind: "end" }
-  | { kind: "destroy" };
-
-const LISTENED = ["open", "message", "pong", "error", "close"] as const;
-type Listened = (typeof LISTENED)[number];
+type FramesStep = { kind: "frames"; items: Item[]; pieces: number[] | undefined; sync: boolean };
+type Step = CommonStep<Act> | FramesStep;
 
 interface Scenario {
   preOpen: Act[];
@@ -198,219 +183,26 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   ending: fc.constantFrom<Scenario["ending"]>("client", "client", "server", "server", "fin"),
 });
 
+
 // ---------------------------------------------------------------------------------------------
-// Helpers
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Frame-aligned pieces of `bytes` cut at `cuts`. */
-function cut(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const p of points) {
-    if (p > at) out.push(bytes.subarray(at, p));
-    at = Math.max(at, p);
-  }
-  if (at < bytes.length) out.push(bytes.subarray(at));
-  return out;
-}
-
-/** `length` bytes starting with `tag` (a uint32) that differ from message to message. */
-function pattern(tagByte: number, tag: number, length: number): Buffer<ArrayBuffer> {
-  const bytes = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + tag * 101 + (i >>> 10)) & 0xff;
-  if (length >= 5) {
-    bytes[0] = tagByte;
-    bytes.writeUInt32BE(tag, 1);
-  }
-  return bytes;
-}
-
-/** A string `prefix` + `unit` repeated, about `length` UTF-8 bytes long. */
-function textOf(prefix: string, length: number, unit: string): string {
-  return prefix + unit.repeat(Math.max(0, Math.floor((length - prefix.length) / Buffer.byteLength(unit))));
-}
-
-/** Close frame body as a peer would encode it: empty, or code then reason. */
-function closeBody(code: number | undefined, reason: string | undefined): Buffer {
-  if (code === undefined && !reason) return Buffer.alloc(0);
-  const body = Buffer.alloc(2);
-  body.writeUInt16BE(code ?? 1000);
-  return Buffer.concat([body, Buffer.from(reason ?? "")]);
-}
+// Helpers (the rest are shared: node-client-property-helpers.ts)
 
 const validCloseCode = (code: number): boolean => (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 
-function resources(): Map<string, number> {
-  const info = (globalThis.process as { getActiveResourcesInfo?: () => string[] } | undefined)?.getActiveResourcesInfo?.() ?? [];
-  const counts = new Map<string, number>();
-  for (const name of info) if (/Timeout|Immediate|TCP|Pipe/.test(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return counts;
-}
-
-function exceeds(after: Map<string, number>, before: Map<string, number>): string | undefined {
-  const extra = [...after].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name, n]) => `${name}: ${before.get(name) ?? 0} -> ${n}`);
-  return extra.length === 0 ? undefined : extra.join(", ");
-}
-
-const hex = (b: Uint8Array, max = 24): string => (b.length > max ? `${Buffer.from(b.subarray(0, max)).toString("hex")}…(${b.length})` : Buffer.from(b).toString("hex"));
-
-// Process-level failures, recorded for the run in progress.
-const escaped: string[] = [];
-const onUncaught = (error: unknown): void => {
-  escaped.push(`uncaughtException: ${(error as Error)?.stack ?? String(error)}`);
-};
-const onRejection = (reason: unknown): void => {
-  escaped.push(`unhandledRejection: ${(reason as Error)?.stack ?? String(reason)}`);
-};
-
-// ---------------------------------------------------------------------------------------------
-// The server side: frames written (in wire order) and frames the client wrote
-
+/** What the server wrote, in wire order (a message where its last fragment ends). */
 type Written =
   | { kind: "text" | "binary"; data: Buffer }
   | { kind: "ping" | "pong"; data: Buffer }
   | { kind: "close"; code: number; reason: string; valid: boolean };
 
-
-class Peer {
-  readonly written: Written[] = [];
-  readonly frames: ClientFrame[] = [];
-  socket: net.Socket | undefined;
-  sentClose = false;
-  ended = false;
-  tcpClosed = false;
-  #buffer: Buffer = Buffer.alloc(0);
-  #busy = false;
-  #pending: Array<() => void> = [];
-  readonly #log: (line: string) => void;
-
-  constructor(log: (line: string) => void) {
-    this.#log = log;
-  }
-
-  attach(socket: net.Socket): void {
-    this.socket = socket;
-    socket.on("data", (chunk: Buffer) => {
-      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-      this.#parse();
-    });
-    socket.on("close", () => {
-      this.tcpClosed = true;
-      this.#log("server: TCP closed");
-    });
-  }
-
-  get writable(): boolean {
-    return this.socket !== undefined && !this.socket.destroyed && !this.ended && this.socket.writable;
-  }
-
-  get gotClose(): ClientFrame | undefined {
-    return this.frames.find((f) => f.opcode === 8);
-  }
-
-  /** Writes `frames` (logging `entries` now: their bytes precede anything written later) whole or in pieces. */
-  async burst(frames: Buffer[], entries: Written[], pieces: number[] | undefined): Promise<void> {
-    if (!this.writable) {
-      this.#log("server: (not writable, burst skipped)");
-      return;
-    }
-    this.written.push(...entries);
-    const bytes = Buffer.concat(frames);
-    if (pieces === undefined) {
-      this.socket!.write(bytes);
-      return;
-    }
-    this.#busy = true;
-    try {
-      for (const piece of cut(bytes, pieces)) {
-        if (!this.writable) return;
-        this.socket!.write(piece);
-        await tick();
-      }
-    } finally {
-      this.#busy = false;
-      for (const pending of this.#pending.splice(0)) pending();
-    }
-  }
-
-  /** A server reply (pong, close echo, FIN) goes out between bursts, never inside a frame. */
-  #reply(write: () => void): void {
-    if (this.#busy) this.#pending.push(write);
-    else write();
-  }
-
-  #parse(): void {
-    for (let taken; (taken = takeClientFrame(this.#buffer)); ) {
-      const { frame, rest } = taken;
-      this.#buffer = rest;
-      this.frames.push(frame);
-      this.#log(`server got: op ${frame.opcode}${frame.fin ? "" : " (no fin)"} ${hex(frame.payload)}`);
-      this.#onFrame(frame);
-    }
-  }
-
-  #onFrame(frame: ClientFrame): void {
-    if (frame.opcode === 9) {
-      // RFC 6455 §5.5.2: answer with the same data (not once our close is out).
-      this.#reply(() => {
-        if (!this.writable || this.sentClose) return;
-        this.written.push({ kind: "pong", data: frame.payload });
-        this.socket!.write(serverFrame(10, frame.payload));
-      });
-    } else if (frame.opcode === 8) {
-      // RFC 6455 §5.5.1: echo the status code; §7.1.1: the server then closes TCP first.
-      this.#reply(() => {
-        if (!this.writable) return;
-        if (!this.sentClose) {
-          this.sentClose = true;
-          const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : undefined;
-          this.written.push({ kind: "close", code: code ?? 1005, reason: "", valid: true });
-          this.socket!.write(serverFrame(8, closeBody(code, undefined)));
-          this.#log(`server: echoed close ${code ?? "(empty)"}`);
-        }
-        this.ended = true;
-        this.socket!.end();
-      });
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface Ev {
-  type: string;
-  readyState: number;
-  binaryType: string;
-  data?: unknown;
-  code?: number;
-  reason?: string;
-  wasClean?: boolean;
-  errorCode?: number | undefined;
-}
-
 async function run(sc: Scenario): Promise<void> {
-  const log: string[] = [];
-  const t0 = Date.now();
-  const say = (line: string): void => {
-    log.push(`${String(Date.now() - t0).padStart(4)}ms ${line}`);
-  };
-  const problems: string[] = [];
-  const problem = (message: string): void => {
-    if (IGNORE.some((s) => message.includes(s))) {
-      say(`(ignored) ${message}`);
-      return;
-    }
-    problems.push(message);
-    say(`!! ${message}`);
-  };
-  escaped.length = 0;
-  const before = resources();
+  const pr = new PropertyRun({ runMs: RUN_MS, waitMs: WAIT_MS });
+  const { say, problem, until } = pr;
 
-  const peer = new Peer(say);
+  const peer = new ServerPeer<Written>(say);
   let upgraded = false;
   const server = await rawServer({
     onUpgrade: (socket) => {
@@ -419,43 +211,23 @@ async function run(sc: Scenario): Promise<void> {
       say("server: upgraded");
     },
   });
-  const deadline = Date.now() + RUN_MS;
-  let hung = false;
-  /** Polls `cond` until true; false after `ms` (or the run's deadline, which marks a hang). */
-  const until = async (cond: () => boolean, ms = WAIT_MS): Promise<boolean> => {
-    const limit = Math.min(Date.now() + ms, deadline);
-    while (!cond()) {
-      if (Date.now() >= limit) {
-        if (Date.now() >= deadline) hung = true;
-        return false;
-      }
-      await sleep(1);
-    }
-    return true;
-  };
+  pr.startClock();
 
   // ---- model state
-  let nextTag = 0;
   const expectedData: Array<{ text: boolean; bytes: Buffer }> = [];
   const expectedPings: Buffer[] = [];
   let discarded = 0;
-  let sentBytes = 0;
-  let initiator: Act | undefined; // first close()/terminate() while CONNECTING or OPEN
+  let initiator: Initiator | undefined; // first close()/terminate() while CONNECTING or OPEN
   let terminated = false; // terminate() while not CLOSED
   let serverDropped = false; // the server's FIN or destroy while its socket was alive
-  let lastReadyState = 0;
-  const events: Ev[] = [];
-  let closeEvent: Ev | undefined;
 
   const ws = new WebSocket(server.url, undefined, { closeTimeout: CLOSE_TIMEOUT, proxy: false });
-
-  const sample = (where: string): void => {
-    const rs = ws.readyState;
-    if (rs < lastReadyState) problem(`readyState went back from ${lastReadyState} to ${rs} (${where})`);
-    lastReadyState = Math.max(lastReadyState, rs);
-    const buffered = ws.bufferedAmount;
-    if (!(buffered >= 0)) problem(`bufferedAmount ${buffered} (${where})`);
-  };
+  // Listeners that record come first, then the scripts (on* handlers and a pong listener).
+  const rec = new ClientRecord(ws, pr, { bufferedAmount: true });
+  const { events, sample } = rec;
+  const ctx: RunContext<Written> = { run: pr, rec, peer, ws, probes: 0 };
+  // Binary sends are at least 5 bytes: their tag.
+  const sends = new Sends(ws, { budget: RUN_BYTES, text: textOf, minBinary: 5 });
 
   /** An application call, its expected exception (W3C) and its effect on the model. */
   const act = (a: Act, where: string): void => {
@@ -466,43 +238,16 @@ async function run(sc: Scenario): Promise<void> {
     let thrown: unknown;
     try {
       switch (a.kind) {
-        case "send": {
-          const tag = nextTag++;
-          let length = a.size;
-          if (sentBytes + length > RUN_BYTES) length = Math.min(length, 16);
-          sentBytes += length;
-          if (a.type === "text") {
-            const text = textOf(`C${tag}:`, length, a.unit);
-            const bytes = Buffer.from(text);
-            describe = `send(text ${bytes.length} B #${tag})`;
+        case "send":
+          sends.send(a, (message, d) => {
+            describe = d;
             if (rs === 0) expected = "InvalidStateError";
-            else if (rs === 1) expectedData.push({ text: true, bytes });
-            else discarded += bytes.length;
-            ws.send(text);
-          } else {
-            const bytes = pattern(0xc1, tag, Math.max(length, 5));
-            describe = `send(${a.type} ${bytes.length} B #${tag})`;
-            if (rs === 0) expected = "InvalidStateError";
-            else if (rs === 1) expectedData.push({ text: false, bytes: Buffer.from(bytes) });
-            else discarded += bytes.length;
-            if (a.type === "arraybuffer") {
-              const buffer = new ArrayBuffer(bytes.length);
-              new Uint8Array(buffer).set(bytes);
-              ws.send(buffer);
-              new Uint8Array(buffer).fill(0xee);
-            } else if (a.type === "u8") {
-              const view = new Uint8Array(new ArrayBuffer(bytes.length + a.offset + 3), a.offset, bytes.length);
-              view.set(bytes);
-              ws.send(view);
-              view.fill(0xee); // the caller may reuse its buffer once send() returns
-            } else {
-              ws.send(new Blob([bytes]));
-            }
-          }
+            else if (rs === 1) expectedData.push(message);
+            else discarded += message.bytes.length;
+          });
           break;
-        }
         case "ping": {
-          const payload = Buffer.from(`p${nextTag++}:${"x".repeat(a.size)}`).subarray(0, a.size);
+          const payload = Buffer.from(`p${sends.tag++}:${"x".repeat(a.size)}`).subarray(0, a.size);
           describe = a.noArg && a.size === 0 ? "ping()" : `ping(${a.size} B ${hex(payload, 8)})`;
           if (rs === 0) expected = "InvalidStateError";
           else if (a.size > 125) expected = "ERR_INVALID_ARGUMENT";
@@ -516,9 +261,7 @@ async function run(sc: Scenario): Promise<void> {
           if (a.code !== undefined && a.code !== 1000 && !(a.code >= 3000 && a.code <= 4999)) expected = "InvalidAccessError";
           else if (a.reason !== undefined && Buffer.byteLength(a.reason) > 123) expected = "SyntaxError";
           else if (rs <= 1) initiator ??= a;
-          if (a.code === undefined && a.reason === undefined) ws.close();
-          else if (a.reason === undefined) ws.close(a.code);
-          else ws.close(a.code, a.reason);
+          closeWith(ws, a.code, a.reason);
           break;
         }
         case "terminate":
@@ -545,172 +288,63 @@ async function run(sc: Scenario): Promise<void> {
     if (a.kind === "terminate" && rs <= 1 && ws.readyState < 2) problem(`terminate() in readyState ${rs} left readyState ${ws.readyState}`);
     sample(`after ${describe}`);
   };
+  runScripts(ws, sc.scripts, act);
 
-  // ---- listeners: record first, then the scripts (on* handlers and a pong listener, added later)
-  for (const type of LISTENED) {
-    ws.addEventListener(type, (event: Event) => {
-      const e = event as Event & { data?: unknown; code?: number; reason?: string; wasClean?: boolean; error?: { closeCode?: number } };
-      const ev: Ev = { type, readyState: ws.readyState, binaryType: ws.binaryType };
-      if (type === "message" || type === "pong") ev.data = e.data;
-      if (type === "close") Object.assign(ev, { code: e.code, reason: e.reason, wasClean: e.wasClean });
-      if (type === "error") ev.errorCode = e.error?.closeCode;
-      if (closeEvent !== undefined) problem(`${type} event after the close event`);
-      if (type === "close") closeEvent = ev;
-      events.push(ev);
-      const detail =
-        type === "message"
-          ? typeof e.data === "string"
-            ? `text ${hex(Buffer.from(e.data.slice(0, 12)))} (${e.data.length} chars)`
-            : e.data instanceof ArrayBuffer
-              ? `arraybuffer ${hex(new Uint8Array(e.data))}`
-              : `blob ${(e.data as Blob).size} B`
-          : type === "pong"
-            ? hex(e.data as Uint8Array)
-            : type === "close"
-              ? `${e.code} ${JSON.stringify(e.reason?.slice(0, 8))} wasClean=${e.wasClean}`
-              : type === "error"
-                ? `${(e.error as Error | undefined)?.message} (closeCode ${e.error?.closeCode})`
-                : "";
-      say(`event ${type} ${detail} [readyState ${ev.readyState}, bufferedAmount ${ws.bufferedAmount}]`);
-      sample(`${type} event`);
-    });
-  }
-  const counts: Record<Listened, number> = { open: 0, message: 0, pong: 0, error: 0, close: 0 };
-  const script = (type: Listened) => (): void => {
-    const a = sc.scripts[type][counts[type]++];
-    if (a !== undefined) act(a, `on${type} script`);
+  /** The server's burst for one "frames" step; `serverTag` numbers its payloads across the run. */
+  let serverTag = 0;
+  const build = (items: Item[]): BurstBuilder<Written> => {
+    const b = new BurstBuilder<Written>(() => serverTag++);
+    for (const it of items) {
+      if (b.closing) break;
+      if (it.kind === "ping" || it.kind === "pong") {
+        b.control(it.kind === "ping", it.size);
+        b.descr.push(`${it.kind} ${it.size} B`);
+      } else if (it.kind === "message") {
+        const tag = serverTag++;
+        const data = it.text ? Buffer.from(textOf(`S${tag}:`, it.size, "ü")) : pattern(0x53, tag, Math.max(it.size, 5));
+        // Pings and pongs between its fragments come first in the log: the message completes after them.
+        const { parts } = b.message(it.text, data, false, it.cuts, it.between);
+        b.place({ kind: it.text ? "text" : "binary", data });
+        b.descr.push(`${it.text ? "text" : "binary"} ${data.length} B in ${parts}`);
+      } else {
+        b.closing = true;
+        peer.sentClose = true;
+        const body =
+          it.shape === "empty" ? Buffer.alloc(0) : it.shape === "one-byte" ? Buffer.from([it.code >> 8]) : Buffer.concat([Buffer.from([it.code >> 8, it.code & 0xff]), Buffer.from(it.reason)]);
+        b.push(serverFrame(8, body));
+        const valid = it.shape === "empty" || (it.shape === "code" && validCloseCode(it.code));
+        b.place({ kind: "close", code: it.shape === "empty" ? 1005 : it.shape === "code" ? it.code : -1, reason: it.shape === "code" ? it.reason : "", valid });
+        b.descr.push(`close ${it.shape === "code" ? it.code : it.shape}${valid ? "" : " (invalid)"}`);
+      }
+    }
+    return b;
   };
-  ws.onopen = script("open");
-  ws.onmessage = script("message");
-  ws.onerror = script("error");
-  ws.onclose = script("close");
-  ws.addEventListener("pong", script("pong"));
 
-  let probes = 0;
   try {
     sample("constructed");
     for (const a of sc.preOpen) act(a, "before open");
-    await until(() => (events.some((e) => e.type === "open") && upgraded) || closeEvent !== undefined);
+    await until(() => (rec.opened && upgraded) || rec.close !== undefined);
     sample("opened");
-    if (!hung && closeEvent === undefined && !upgraded) problem("open without a server connection");
+    if (!pr.hung && rec.close === undefined && !upgraded) problem("open without a server connection");
 
-    let serverTag = 0;
     stat(`readyState ${ws.readyState} after open`);
-    for (const st of sc.steps) {
-      if (hung) break;
-      switch (st.kind) {
-        case "app":
-          act(st.act, "step");
-          break;
-        case "wait":
-          say(`step: wait ${st.ms} ms`);
-          await sleep(st.ms);
-          break;
-        case "end":
-        case "destroy":
-          if (peer.socket !== undefined && !peer.socket.destroyed && !peer.ended) serverDropped = true;
-          say(`step: server ${st.kind}${serverDropped ? "" : " (no effect)"}`);
-          if (st.kind === "end") {
-            peer.ended = true;
-            peer.socket?.end();
-          } else {
-            peer.socket?.destroy();
-          }
-          break;
-        case "frames": {
-          if (!peer.writable || peer.sentClose) {
-            say(`step: frames skipped (${peer.sentClose ? "server closed" : "socket gone"})`);
-            break;
-          }
-          const frames: Buffer[] = [];
-          const entries: Written[] = [];
-          const descr: string[] = [];
-          let lastPing: Buffer | undefined;
-          const controlFrame = (ping: boolean, length: number): void => {
-            const data = Buffer.from(`${ping ? "i" : "o"}${serverTag++}:${"y".repeat(125)}`).subarray(0, length);
-            frames.push(serverFrame(ping ? 9 : 10, data));
-            entries.push({ kind: ping ? "ping" : "pong", data });
-            descr.push(`${ping ? "ping" : "pong"} ${hex(data, 8)}`);
-            if (ping) lastPing = data;
-          };
-          let closing = false;
-          for (const it of st.items) {
-            if (closing) break;
-            if (it.kind === "ping" || it.kind === "pong") controlFrame(it.kind === "ping", it.size);
-            else if (it.kind === "message") {
-              const tag = serverTag++;
-              const data = it.text ? Buffer.from(textOf(`S${tag}:`, it.size, "ü")) : pattern(0x53, tag, Math.max(it.size, 5));
-              const parts = cut(data, it.cuts);
-              if (parts.length === 0) parts.push(Buffer.alloc(0));
-              parts.forEach((part, i) => {
-                const fin = i === parts.length - 1;
-                frames.push(serverFrame(i === 0 ? (it.text ? 1 : 2) : 0, part, { fin }));
-                const between = fin ? undefined : it.between[i];
-                if (between !== undefined) {
-                  // Log the message where it completes: pings and pongs between its fragments come first.
-                  controlFrame(between.ping, between.size);
-                }
-              });
-              entries.push({ kind: it.text ? "text" : "binary", data });
-              descr.push(`${it.text ? "text" : "binary"} ${data.length} B in ${parts.length}`);
-            } else {
-              closing = true;
-              peer.sentClose = true;
-              const body =
-                it.shape === "empty" ? Buffer.alloc(0) : it.shape === "one-byte" ? Buffer.from([it.code >> 8]) : Buffer.concat([Buffer.from([it.code >> 8, it.code & 0xff]), Buffer.from(it.reason)]);
-              frames.push(serverFrame(8, body));
-              const valid = it.shape === "empty" || (it.shape === "code" && validCloseCode(it.code));
-              entries.push({ kind: "close", code: it.shape === "empty" ? 1005 : it.shape === "code" ? it.code : -1, reason: it.shape === "code" ? it.reason : "", valid });
-              descr.push(`close ${it.shape === "code" ? it.code : it.shape}${valid ? "" : " (invalid)"}`);
-            }
-          }
-          // A probe pong at the end tells when the client has processed the whole burst.
-          const probe = st.sync && !closing ? Buffer.from(`probe${probes++}`) : undefined;
-          if (probe !== undefined) {
-            frames.push(serverFrame(10, probe));
-            entries.push({ kind: "pong", data: probe });
-          }
-          say(`step: server writes ${descr.join(", ")}${probe ? " + probe" : ""}${st.pieces ? ` in pieces ${JSON.stringify(st.pieces)}` : ""}`);
-          await peer.burst(frames, entries, st.pieces);
-          if (probe !== undefined) {
-            const seen = (): Ev | undefined => events.find((e) => e.type === "pong" && Buffer.from(e.data as Uint8Array).equals(probe));
-            const ok = await until(() => seen() !== undefined || closeEvent !== undefined || peer.tcpClosed);
-            if (!ok && !hung) problem(`the client did not process the server's frames within ${WAIT_MS} ms (readyState ${ws.readyState})`);
-            const probeEvent = seen();
-            // Processed while OPEN: the last ping of the burst must be answered unless the client starts closing.
-            if (ok && probeEvent !== undefined && probeEvent.readyState === 1 && lastPing !== undefined) {
-              const ping = lastPing;
-              const answered = (): boolean => peer.frames.some((f) => f.opcode === 10 && f.payload.equals(ping));
-              const fine = await until(() => answered() || ws.readyState !== 1 || peer.tcpClosed);
-              if (!fine && !hung) problem(`ping ${hex(ping, 8)} processed while OPEN but not answered within ${WAIT_MS} ms`);
-            }
-          }
-          break;
-        }
-      }
-      await tick();
-      sample("after step");
-    }
+    await runSteps(ctx, sc.steps, {
+      act,
+      drop: (how) => {
+        if (peer.open) serverDropped = true;
+        say(`step: server ${how}${serverDropped ? "" : " (no effect)"}`);
+        peer.drop(how);
+      },
+      frames: (st: FramesStep) => writeFrames(ctx, () => build(st.items), st),
+    });
 
     // ---- the end: close from either side, or the server's FIN
-    if (closeEvent === undefined && !hung) {
-      say(`ending: ${sc.ending}`);
-      if (sc.ending === "server" && peer.writable && !peer.sentClose) {
-        peer.sentClose = true;
-        await peer.burst([serverFrame(8, closeBody(1000, "done"))], [{ kind: "close", code: 1000, reason: "done", valid: true }], undefined);
-      } else if (sc.ending === "fin" && peer.writable) {
+    await endRun(ctx, sc.ending, {
+      onFin: () => {
         serverDropped = true;
-        peer.ended = true;
-        peer.socket!.end();
-      } else {
-        act({ kind: "close", code: 1000, reason: undefined }, "ending");
-      }
-    }
-    if (!(await until(() => closeEvent !== undefined, RUN_MS))) problem(`no close event within the run's ${RUN_MS} ms (readyState ${ws.readyState})`);
-    // The server side closes too; anything the client wrongly fires after close shows by then.
-    await until(() => peer.socket === undefined || peer.tcpClosed, 500);
-    await sleep(5);
-    sample("end");
+      },
+      closeByClient: () => act({ kind: "close", code: 1000, reason: undefined }, "ending"),
+    });
     if (ws.readyState !== 3) problem(`readyState ${ws.readyState} at the end, not CLOSED`);
 
     await check();
@@ -718,24 +352,15 @@ async function run(sc: Scenario): Promise<void> {
     if (ws.readyState !== 3) ws.terminate();
     await server.close();
   }
-  // No timer, immediate or socket of the client left behind (the server's are gone too).
-  let leak: string | undefined;
-  for (let i = 0; i < 50; i++) {
-    await sleep(i < 10 ? 0 : 2);
-    leak = exceeds(resources(), before);
-    if (leak === undefined) break;
-  }
-  if (leak !== undefined) problem(`active resources left: ${leak}`);
-  if (escaped.length > 0) problem(`escaped from the client:\n${escaped.join("\n")}`);
-  if (hung) problem(`the run hung (over ${RUN_MS} ms)`);
-  if (problems.length > 0) {
-    const lines = log.length > 300 ? [...log.slice(0, 100), `… ${log.length - 250} lines …`, ...log.slice(-150)] : log;
-    assert.fail(`${problems[0]}${problems.length > 1 ? `\n(and ${problems.length - 1} more: ${problems.slice(1, 4).join(" | ")})` : ""}\n--- step log ---\n${lines.join("\n")}`);
-  }
+  // The server's sockets are gone too: what is left is the client's.
+  await pr.checkLeftovers();
+  // PROP_VERBOSE is the deflate property's: this one has never printed the logs of passing runs.
+  pr.finish({ hung: pr.hung, verbose: false });
 
   // ---- checks after the run
   async function check(): Promise<void> {
-    if (STATS !== undefined) {
+    const closeEvent = rec.close;
+    if (stats.on) {
       stat(`close ${closeEvent?.code} clean=${closeEvent?.wasClean}`);
       stat(`initiator ${initiator?.kind ?? "none"}`);
       if (events.some((e) => e.type === "error")) stat("error event");
@@ -749,28 +374,19 @@ async function run(sc: Scenario): Promise<void> {
       if (terminated) stat("terminated");
       if (resources().size === 0) stat("no resource info");
     }
-    // Event order: [open], (message|pong)*, [error], close.
+    checkEventOrder(events, problem, initiator, {
+      open: "at most one",
+      each: (e) => {
+        if (e.type === "open" && e.readyState !== 1) problem(`open event in readyState ${e.readyState}`);
+        if (e.type === "message" && typeof e.data !== "string") {
+          const want = e.binaryType === "blob" ? Blob : ArrayBuffer;
+          if (!(e.data instanceof want)) problem(`binary message as ${Object.prototype.toString.call(e.data)} with binaryType ${e.binaryType}`);
+        }
+      },
+    });
     const types = events.map((e) => e.type);
-    const closes = types.filter((t) => t === "close").length;
-    if (closes !== 1) problem(`${closes} close events`);
-    if (types.at(-1) !== "close") problem(`the last event is ${types.at(-1)}, not close`);
     const opens = types.filter((t) => t === "open").length;
-    if (opens > 1) problem(`${opens} open events`);
-    if (opens === 1 && types[0] !== "open") problem(`open is not the first event: ${types.join(",")}`);
-    const errors = types.filter((t) => t === "error").length;
-    if (errors > 1 || (errors === 1 && types.at(-2) !== "error")) problem(`error events out of place: ${types.join(",")}`);
     const error = events.find((e) => e.type === "error");
-    for (const e of events) {
-      // WHATWG delivers messages only while OPEN. After terminate() (not a W3C method) the client
-      // still delivers messages already read (connection.ts terminate(), by design): allowed.
-      if (e.type === "message" && e.readyState !== 1 && !(e.readyState === 2 && initiator?.kind === "terminate")) problem(`a message event in readyState ${e.readyState}`);
-      if (e.type === "open" && e.readyState !== 1) problem(`open event in readyState ${e.readyState}`);
-      if (e.type === "close" && e.readyState !== 3) problem(`close event in readyState ${e.readyState}`);
-      if (e.type === "message" && typeof e.data !== "string") {
-        const want = e.binaryType === "blob" ? Blob : ArrayBuffer;
-        if (!(e.data instanceof want)) problem(`binary message as ${Object.prototype.toString.call(e.data)} with binaryType ${e.binaryType}`);
-      }
-    }
     const close = closeEvent;
     if (close === undefined) return;
     if (opens === 0) {
@@ -784,31 +400,11 @@ async function run(sc: Scenario): Promise<void> {
 
     // Message and pong events: in wire order, each for one frame the server wrote.
     const W = peer.written;
-    const mapped: number[] = [];
-    let at = -1;
-    for (const e of events) {
-      if (e.type !== "message" && e.type !== "pong") continue;
-      let kind: string;
-      let bytes: Buffer;
-      if (e.type === "pong") [kind, bytes] = ["pong", Buffer.from(e.data as Uint8Array)];
-      else if (typeof e.data === "string") [kind, bytes] = ["text", Buffer.from(e.data)];
-      else if (e.data instanceof Blob) [kind, bytes] = ["binary", Buffer.from(await e.data.arrayBuffer())];
-      else [kind, bytes] = ["binary", Buffer.from(e.data as ArrayBuffer)];
-      const j = W.findIndex((w, i) => i > at && w.kind === kind && w.kind !== "close" && w.data.equals(bytes));
-      if (j === -1) {
-        problem(`${e.type} event ${kind} ${hex(bytes)} matches no later frame the server wrote (out of order, duplicated or invented)`);
-        return;
-      }
-      mapped.push(j);
-      at = j;
-      // Everything before it was processed: pongs always surface, messages while OPEN.
-      for (let i = 0; i < j; i++) {
-        const w = W[i]!;
-        if (mapped.includes(i)) continue;
-        if (w.kind === "pong") problem(`server pong ${hex(w.data)} (frame ${i}) has no pong event, though frame ${j} has an event`);
-        if ((w.kind === "text" || w.kind === "binary") && e.readyState === 1) problem(`server ${w.kind} message ${hex(w.data)} (frame ${i}) not delivered, though frame ${j} was, while OPEN`);
-      }
-    }
+    const mapped = await mapEvents(events, W, problem, {
+      limit: W.length,
+      unmatched: (e, kind, bytes) => problem(`${e.type} event ${kind} ${hex(bytes)} matches no later frame the server wrote (out of order, duplicated or invented)`),
+    });
+    if (mapped === undefined) return;
 
     // The close event against the close frames exchanged.
     const serverClose = W.findIndex((w) => w.kind === "close");
@@ -828,7 +424,7 @@ async function run(sc: Scenario): Promise<void> {
         // The client read the server's close frame, so every frame before it.
         for (let i = 0; i < serverClose; i++) {
           const w = W[i]!;
-          if (mapped.includes(i)) continue;
+          if (mapped.has(i)) continue;
           if (w.kind === "pong") problem(`server pong ${hex(w.data)} before the server's close has no pong event`);
           if ((w.kind === "text" || w.kind === "binary") && initiator === undefined && error === undefined) problem(`server ${w.kind} message ${hex(w.data)} before the server's close was not delivered, and the client never closed first`);
         }
@@ -863,42 +459,15 @@ async function run(sc: Scenario): Promise<void> {
         partial = undefined;
       }
     });
-    if (data.length > expectedData.length) problem(`the server got ${data.length} data messages, ${expectedData.length} were sent while OPEN`);
-    for (let i = 0; i < Math.min(data.length, expectedData.length); i++) {
-      const [got, want] = [data[i]!, expectedData[i]!];
-      if (got.text !== want.text || !got.bytes.equals(want.bytes)) {
-        problem(`data message ${i}: got ${got.text ? "text" : "binary"} ${hex(got.bytes)}, sent ${want.text ? "text" : "binary"} ${hex(want.bytes)}`);
-        break;
-      }
-    }
-    if (clientClose !== undefined && error === undefined && data.length !== expectedData.length) {
-      problem(`the server got the close frame after ${data.length} of the ${expectedData.length} messages sent while OPEN`);
-    }
+    // Data messages: every one sent while OPEN, in order and intact.
+    checkDataMessages(data, expectedData, problem, { allExpected: clientClose !== undefined && error === undefined });
     // Client pings: those called while OPEN, in order, all of them before the close frame.
     const pingsOk = pings.length <= expectedPings.length && pings.every((p, i) => p.equals(expectedPings[i]!));
     if (!pingsOk || (clientClose !== undefined && pings.length !== expectedPings.length)) {
       problem(`client pings on the wire [${pings.map((p) => hex(p, 8))}], ping() while OPEN [${expectedPings.map((p) => hex(p, 8))}]`);
     }
-    // Client pongs: answers to server pings, in order, each at most once.
-    let k = -1;
-    for (const pong of pongs) {
-      const j = W.findIndex((w, i) => i > k && w.kind === "ping" && w.data.equals(pong));
-      if (j === -1) {
-        problem(`client pong ${hex(pong)} answers no later server ping`);
-        break;
-      }
-      k = j;
-    }
-    // The client's close frame: the code it was asked for, the server's echoed, or the failure's.
-    if (clientClose !== undefined) {
-      let want: Buffer | undefined;
-      if (initiator?.kind === "close") want = closeBody(initiator.code === undefined && initiator.reason ? 1000 : initiator.code, initiator.reason);
-      else if (initiator?.kind === "terminate") want = undefined;
-      else if (error !== undefined) want = error.errorCode === undefined ? undefined : closeBody(error.errorCode, undefined);
-      else if (serverCloseFrame !== undefined) want = closeBody(serverCloseFrame.code === 1005 ? undefined : serverCloseFrame.code, undefined);
-      if (want === undefined) problem(`the client sent close ${hex(clientClose.payload)} where none was expected`);
-      else if (!want.equals(clientClose.payload)) problem(`the client's close frame is ${hex(clientClose.payload)}, expected ${hex(want)}`);
-    }
+    checkClientPongs(pongs, W, problem);
+    checkClientClose(clientClose, initiator, error, serverCloseFrame, problem);
     // bufferedAmount: what was sent after closing began stays counted; after a clean close nothing else.
     const buffered = ws.bufferedAmount;
     if (buffered < discarded) problem(`bufferedAmount ${buffered} after close, below the ${discarded} bytes sent after closing began`);
@@ -907,25 +476,5 @@ async function run(sc: Scenario): Promise<void> {
 }
 
 test("the built-in client under random server frames, application calls and re-entrant listener calls keeps the W3C and RFC 6455 invariants", { timeout: 600_000 }, async () => {
-  const proc = globalThis.process;
-  proc?.on("uncaughtException", onUncaught);
-  proc?.on("unhandledRejection", onRejection);
-  try {
-    await fc.assert(fc.asyncProperty(scenario, run), {
-      numRuns: NUM_RUNS,
-      ...(SEED === undefined ? {} : { seed: SEED }),
-      // A hang costs seconds per shrinking step: report what was found rather than shrink for minutes.
-      interruptAfterTimeLimit: 240_000,
-      markInterruptAsFailure: false,
-    });
-  } catch (error) {
-    // fast-check keeps the run's own error (with its step log) as the cause: show it.
-    const cause = (error as { cause?: unknown }).cause;
-    if (cause === undefined) throw error;
-    throw new Error(`${(error as Error).message}\n${(cause as Error)?.message ?? String(cause)}`);
-  } finally {
-    if (STATS !== undefined) console.log([...STATS].sort().map(([k, n]) => `${String(n).padStart(5)}  ${k}`).join("\n"));
-    proc?.off("uncaughtException", onUncaught);
-    proc?.off("unhandledRejection", onRejection);
-  }
+  await assertProperty(scenario, run, { interruptAfterTimeLimit: 240_000, stats });
 });
