@@ -3,22 +3,13 @@
  * the built-in RFC 6455 client (on Deno's node:net / node:tls) as the default transport, so
  * keepalive uses real protocol pings and `transport` options (headers, tls, proxy, …) apply.
  */
-import { ResilientWebSocket as Base, type RawData } from "./client/client.js";
+
+import { BuiltinResilientWebSocket } from "./builtin-entry.js";
+import type { RawData } from "./client/client.js";
 import type { SendData } from "./adapters/transport.js";
-import { WebSocket } from "./adapters/node/web-socket.js";
-import type { HandshakeStatusError } from "./adapters/node/errors.js";
-import { isHandshakeStatusError as isStatusError } from "./protocol/handshake.js";
 
 export * from "./index.js";
-export type { HandshakeStatusError };
+export { isHandshakeStatusError, type BuiltinResilientOptions, type HandshakeStatusError } from "./builtin-entry.js";
 
-/**
- * Narrows an `error` event's `error` to a handshake refused with a status (401, 403, 429 or 503
- * with Retry-After, …): `status`, `headers` and `retryAfter`, without a second import from
- * resilient-ws/node. The built-in client adds `retryAfter` to every such error it makes.
- */
-export const isHandshakeStatusError = isStatusError as (error: unknown) => error is HandshakeStatusError;
-
-export class ResilientWebSocket<In = RawData, Out = SendData> extends Base<In, Out> {
-  static override defaultWebSocket = WebSocket;
-}
+/** ResilientWebSocket with the built-in client as its default transport (a class of this entry's own). */
+export class ResilientWebSocket<In = RawData, Out = SendData> extends BuiltinResilientWebSocket<In, Out> {}
