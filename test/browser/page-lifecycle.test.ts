@@ -26,12 +26,15 @@ describe("page lifecycle in Chromium", () => {
     ok(result.restored, `the page came back from the back/forward cache; events: ${JSON.stringify(result.events)}`);
     // While cached the server held no connection of the page: nothing it sends can be lost there.
     deepEqual(result.closes, [[1000, "page hidden"]], "the server saw a clean close when the page was hidden");
+    // The first load's pageshow and the first open race (a fast server opens before the load
+    // event), so that pageshow is left out of the order.
     deepEqual(
-      result.events,
+      result.events.filter((e) => e !== "pageshow false"),
       // The client's own pagehide listener (added when it was made) runs before the page's.
-      ["pageshow false", "open", "close 1000 page hidden", "pagehide true reconnecting", "pageshow true", "open"],
+      ["open", "close 1000 page hidden", "pagehide true reconnecting", "pageshow true", "open"],
       "closed on pagehide, reopened on pageshow without waiting out the 60 s backoff",
     );
+    ok(result.events.includes("pageshow false"), `the first load's pageshow was seen: ${JSON.stringify(result.events)}`);
     equal(await server.connections(path), 2, "one connection before, one after");
   });
 
