@@ -169,8 +169,11 @@ function typeName(value: unknown): string {
 }
 
 /** `tls` / `proxyTls`: an object with fields of the right types. The key material is left to tls.connect. */
+/** One shared empty TlsOptions: a connection that sets none keeps no object of its own. */
+const NO_TLS: TlsOptions = Object.freeze({});
+
 function tlsOptions(name: string, value: TlsOptions | undefined): TlsOptions {
-  if (value === undefined) return {};
+  if (value === undefined) return NO_TLS;
   if (typeof value !== "object" || value === null) invalid(`${name} must be an object, got ${typeName(value)}`);
   if (value.servername !== undefined && typeof value.servername !== "string") invalid(`${name}.servername must be a string`);
   if (value.rejectUnauthorized !== undefined && typeof value.rejectUnauthorized !== "boolean") {
