@@ -6,7 +6,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { WebSocket, isHandshakeStatusError, parseRetryAfter, type HandshakeStatusError } from "../../src/node-client.js";
 import { normalizeOptions } from "../../src/adapters/node/options.js";
-import { FrameReader, acceptFor, closed, messages, next, rawServer, serverFrame, wsServer } from "./node-client-helpers.js";
+import { FrameReader, acceptFor, closed, messages, next, rawServer, serverFrame, wsServer, connectProxy } from "./node-client-helpers.js";
 
 test("401, 403 and 429 surface as error (ERR_HANDSHAKE_STATUS with status, headers, Retry-After) then close 1006", async () => {
   for (const [status, text, headers] of [
@@ -431,45 +431,9 @@ test("a 1xx interim response before a refusal: the final status is the error (1x
   }
 });
 
-/**
- * A CONNECT proxy that sends `interim` (1xx heads) before its 200, then tunnels to the requested
- * authority (127.0.0.1 here).
- */
-async function interimProxy(interim: string): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => {});
-    let head = "";
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString("latin1");
-      if (!head.includes("\r\n\r\n")) return;
-      client.off("data", onData);
-      client.pause();
-      const authority = head.split(" ")[1] ?? "";
-      const colon = authority.lastIndexOf(":");
-      const upstream = net.connect(Number(authority.slice(colon + 1)), authority.slice(0, colon));
-      sockets.add(upstream);
-      upstream.on("close", () => sockets.delete(upstream));
-      upstream.on("error", () => client.destroy());
-      upstream.once("connect", () => {
-        client.write(`${interim}HTTP/1.1 200 Connection Established\r\n\r\n`);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-    };
-    client.on("data", onData);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+/** A CONNECT proxy that sends `interim` (1xx heads) before its 200, then tunnels. */
+function interimProxy(interim: string): Promise<{ url: string; close(): Promise<void> }> {
+  return connectProxy({ established: `${interim}HTTP/1.1 200 Connection Established\r\n\r\n` });
 }
 
 test("a proxy's 1xx interim responses (100 Continue) before its 200 to CONNECT are skipped and the tunnel opens (RFC 9110 §15.2)", async () => {

@@ -1,6 +1,7 @@
 // Shared by the node-client-*.test.ts files (run by Node and, through test/deno/, by Deno): real
 // peers on 127.0.0.1 port 0, a raw upgrade server for injecting bad frames, and event helpers.
 import net from "node:net";
+import tls from "node:tls";
 import https from "node:https";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -91,14 +92,14 @@ export interface WsPeer {
 }
 
 /**
- * A self-signed certificate for 127.0.0.1 and localhost, made by openssl now. Key and certificate
- * both go to stdout: no temporary files.
+ * A self-signed certificate for `san` (default 127.0.0.1 and localhost), made by openssl now. Key
+ * and certificate both go to stdout: no temporary files.
  */
-export function testCertificate(): { key: string; cert: string } {
+export function testCertificate(san = "IP:127.0.0.1,DNS:localhost", cn = "localhost"): { key: string; cert: string } {
   const pem = execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "-", "-out", "-", "-days", "1", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-keyout", "-", "-out", "-", "-days", "1", "-subj", `/CN=${cn}`,
+    "-addext", `subjectAltName=${san}`,
     "-addext", "basicConstraints=critical,CA:FALSE",
   ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   return {
@@ -317,4 +318,95 @@ export function closeBody(code: number | undefined, reason: string | undefined):
   const body = Buffer.alloc(2);
   body.writeUInt16BE(code ?? 1000);
   return Buffer.concat([body, Buffer.from(reason ?? "")]);
+}
+
+export interface Proxy {
+  url: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export interface ProxyOptions {
+  requireAuth?: string;
+  established?: string;
+  byteByByte?: boolean;
+  /** The whole answer to every CONNECT, e.g. a 503 with Retry-After: nothing is tunnelled. */
+  refuse?: string;
+  /** Serve as an https:// proxy with this certificate. */
+  tls?: { key: string; cert: string };
+  /**
+   * Tunnel every CONNECT to this host at the requested port instead of the requested host: tests
+   * then use host names (a.test) without DNS, and without a net permission for them in Deno.
+   */
+  upstreamHost?: string;
+}
+
+/**
+ * A small HTTP CONNECT proxy (RFC 9110 §9.3.6) that records each CONNECT head it tunnels.
+ * `established` is its 2xx answer; with `byteByByte` each byte of it is a write of its own.
+ */
+export async function connectProxy(options: ProxyOptions = {}): Promise<Proxy> {
+  const { requireAuth, established = "HTTP/1.1 200 Connection Established\r\n\r\n", byteByByte = false, refuse, upstreamHost } = options;
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const onClient = (client: net.Socket): void => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    let head = "";
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      client.off("data", onData);
+      // Hold what the client sends next (its upgrade request) until the tunnel is piped.
+      client.pause();
+      const request = head.slice(0, end);
+      requests.push(request);
+      const [method, authority] = request.split(" ");
+      if (method !== "CONNECT" || authority === undefined) {
+        client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        return;
+      }
+      if (refuse !== undefined) {
+        client.end(refuse);
+        return;
+      }
+      if (requireAuth !== undefined && !request.includes(`\r\nProxy-Authorization: Basic ${requireAuth}`)) {
+        client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\n\r\n');
+        return;
+      }
+      const colon = authority.lastIndexOf(":");
+      const upstream = net.connect(Number(authority.slice(colon + 1)), upstreamHost ?? authority.slice(0, colon).replace(/^\[|\]$/g, ""));
+      sockets.add(upstream);
+      upstream.on("close", () => sockets.delete(upstream));
+      upstream.on("error", () => client.destroy());
+      upstream.once("connect", async () => {
+        if (byteByByte) {
+          for (const byte of Buffer.from(established, "latin1")) {
+            client.write(Uint8Array.of(byte));
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        } else {
+          client.write(established);
+        }
+        // Bytes that came with the CONNECT (none from our client, which waits for the 200).
+        if (head.length > end + 4) upstream.write(Buffer.from(head.slice(end + 4), "latin1"));
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+    };
+    client.on("data", onData);
+  };
+  const server = options.tls === undefined ? net.createServer(onClient) : tls.createServer(options.tls, onClient);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

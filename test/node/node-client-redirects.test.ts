@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
 import { Buffer } from "node:buffer";
-import { execFileSync } from "node:child_process";
 import { WebSocket } from "../../src/node-client.js";
-import { FrameReader, acceptFor, closed, next, serverFrame, testCertificate } from "./node-client-helpers.js";
+import { FrameReader, acceptFor, closed, next, serverFrame, testCertificate, connectProxy } from "./node-client-helpers.js";
 
 /** What a router saw of one request. */
 interface Seen {
@@ -86,63 +85,15 @@ function redirect(status: string, location: string, extra = ""): string {
   return `HTTP/1.1 ${status}\r\nLocation: ${location}\r\n${extra}Content-Length: 0\r\n\r\n`;
 }
 
-/** A self-signed certificate for `san` (openssl, at test time; no temporary files). */
-function certificateFor(san: string, cn: string): { key: string; cert: string } {
-  const pem = execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "-", "-out", "-", "-days", "1", "-subj", `/CN=${cn}`,
-    "-addext", `subjectAltName=${san}`,
-    "-addext", "basicConstraints=critical,CA:FALSE",
-  ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  return {
-    key: /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(pem)![0],
-    cert: /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(pem)![0],
-  };
-}
-
-/**
- * A CONNECT proxy that tunnels every authority to 127.0.0.1 at the requested port, so that tests
- * can use host names (a.test, b.test) without DNS and without a net permission for them in Deno.
- */
+/** A CONNECT proxy that tunnels every authority to 127.0.0.1 at the requested port (no DNS). */
 async function loopbackProxy(): Promise<{ url: string; authorities: string[]; close(): Promise<void> }> {
-  const authorities: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => {});
-    let head = "";
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString("latin1");
-      const end = head.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      client.off("data", onData);
-      client.pause();
-      const authority = head.slice(0, end).split(" ")[1] ?? "";
-      authorities.push(authority);
-      const upstream = net.connect(Number(authority.slice(authority.lastIndexOf(":") + 1)), "127.0.0.1");
-      sockets.add(upstream);
-      upstream.on("close", () => sockets.delete(upstream));
-      upstream.on("error", () => client.destroy());
-      upstream.once("connect", () => {
-        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        // Bytes that came with the CONNECT (none from our client, which waits for the 200).
-        if (head.length > end + 4) upstream.write(Buffer.from(head.slice(end + 4), "latin1"));
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-    };
-    client.on("data", onData);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const proxy = await connectProxy({ upstreamHost: "127.0.0.1" });
   return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    authorities,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    url: proxy.url,
+    get authorities() {
+      return proxy.requests.map((request) => request.split(" ")[1] ?? "");
+    },
+    close: proxy.close,
   };
 }
 
@@ -251,8 +202,8 @@ test("followRedirects: the TLS client certificate is presented to the first orig
 
 test("followRedirects: a tls.servername override is kept while redirects keep the host name, then the new host is verified against its own name", async () => {
   // Host names through a proxy that tunnels every name to 127.0.0.1: no DNS needed.
-  const a = certificateFor("DNS:a.test", "a.test");
-  const b = certificateFor("DNS:b.test", "b.test");
+  const a = testCertificate("DNS:a.test", "a.test");
+  const b = testCertificate("DNS:b.test", "b.test");
   const proxy = await loopbackProxy();
   const targetB = await router({}, b);
   const targetA = await router({
@@ -278,7 +229,7 @@ test("followRedirects: a tls.servername override is kept while redirects keep th
 });
 
 test("followRedirects: after a redirect to b.test, a certificate for the servername override (a.test) is refused", async () => {
-  const a = certificateFor("DNS:a.test", "a.test");
+  const a = testCertificate("DNS:a.test", "a.test");
   const proxy = await loopbackProxy();
   const impostor = await router({}, a);
   const first = await router({ "/start": redirect("302 Found", `wss://b.test:${impostor.port}/b`) }, a);

@@ -14,7 +14,7 @@ import { ResilientWebSocket } from "../../src/client/client.js";
 import { isResilientError } from "../../src/errors.js";
 import { isNoProxy, selectProxy } from "../../src/adapters/node/proxy.js";
 import { frameArena } from "../../src/adapters/node/frame-arena.js";
-import { closed, messages, next, testCertificate, wsServer } from "./node-client-helpers.js";
+import { closed, messages, next, testCertificate, wsServer, connectProxy, type Proxy, type ProxyOptions } from "./node-client-helpers.js";
 
 let cert = "";
 let key = "";
@@ -87,89 +87,6 @@ test("wss: rejectUnauthorized: false accepts it without `ca`", async () => {
   await echoOnce(new WebSocket(tlsUrl, undefined, { tls: { rejectUnauthorized: false }, proxy: false }), "insecure ok");
 });
 
-interface Proxy {
-  url: string;
-  requests: string[];
-  close(): Promise<void>;
-}
-
-interface ProxyOptions {
-  requireAuth?: string;
-  established?: string;
-  byteByByte?: boolean;
-  /** The whole answer to every CONNECT, e.g. a 503 with Retry-After: nothing is tunnelled. */
-  refuse?: string;
-  /** Serve as an https:// proxy with this certificate. */
-  tls?: { key: string; cert: string };
-}
-
-/**
- * A small HTTP CONNECT proxy (RFC 9110 §9.3.6) that records each CONNECT head it tunnels.
- * `established` is its 2xx answer; with `byteByByte` each byte of it is a write of its own.
- */
-async function connectProxy(options: ProxyOptions = {}): Promise<Proxy> {
-  const { requireAuth, established = "HTTP/1.1 200 Connection Established\r\n\r\n", byteByByte = false, refuse } = options;
-  const requests: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const onClient = (client: net.Socket): void => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => {});
-    let head = "";
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString("latin1");
-      const end = head.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      client.off("data", onData);
-      // Hold what the client sends next (its upgrade request) until the tunnel is piped.
-      client.pause();
-      const request = head.slice(0, end);
-      requests.push(request);
-      const [method, authority] = request.split(" ");
-      if (method !== "CONNECT" || authority === undefined) {
-        client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
-        return;
-      }
-      if (refuse !== undefined) {
-        client.end(refuse);
-        return;
-      }
-      if (requireAuth !== undefined && !request.includes(`\r\nProxy-Authorization: Basic ${requireAuth}`)) {
-        client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\n\r\n');
-        return;
-      }
-      const colon = authority.lastIndexOf(":");
-      const upstream = net.connect(Number(authority.slice(colon + 1)), authority.slice(0, colon).replace(/^\[|\]$/g, ""));
-      sockets.add(upstream);
-      upstream.on("close", () => sockets.delete(upstream));
-      upstream.on("error", () => client.destroy());
-      upstream.once("connect", async () => {
-        if (byteByByte) {
-          for (const byte of Buffer.from(established, "latin1")) {
-            client.write(Uint8Array.of(byte));
-            await new Promise((resolve) => setTimeout(resolve, 1));
-          }
-        } else {
-          client.write(established);
-        }
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-    };
-    client.on("data", onData);
-  };
-  const server = options.tls === undefined ? net.createServer(onClient) : tls.createServer(options.tls, onClient);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return {
-    url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 test("proxy option: ws:// goes through the CONNECT tunnel", async () => {
   const peer = await wsServer();
