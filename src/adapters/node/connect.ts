@@ -7,6 +7,7 @@ import tls from "node:tls";
 import { createError } from "../../errors.js";
 import type { NormalizedOptions } from "./options.js";
 import { openTunnel, selectProxy } from "./proxy.js";
+import { tlsConnectOptions } from "./tls-connect.js";
 
 export function hostOf(url: URL): string {
   const host = url.hostname;
@@ -39,20 +40,7 @@ function settled(socket: net.Socket, ready: "connect" | "secureConnect", url: UR
 }
 
 function secure(url: URL, options: NormalizedOptions, socket: net.Socket | undefined, track: (s: net.Socket) => void): Promise<net.Socket> {
-  const host = hostOf(url);
-  const t = options.tls;
-  const tlsSocket = tls.connect({
-    socket,
-    host,
-    port: portOf(url),
-    // RFC 6066 §3: SNI carries DNS names only, never an IP literal.
-    servername: t.servername ?? (net.isIP(host) ? undefined : host),
-    ca: t.ca as tls.ConnectionOptions["ca"],
-    cert: t.cert as tls.ConnectionOptions["cert"],
-    key: t.key as tls.ConnectionOptions["key"],
-    rejectUnauthorized: t.rejectUnauthorized !== false,
-    ALPNProtocols: ["http/1.1"],
-  });
+  const tlsSocket = tls.connect({ ...tlsConnectOptions(hostOf(url), options.tls), socket, port: portOf(url), ALPNProtocols: ["http/1.1"] });
   track(tlsSocket);
   return settled(tlsSocket, "secureConnect", url);
 }

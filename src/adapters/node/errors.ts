@@ -90,10 +90,17 @@ export function withRetryAfter<E extends { readonly headers: Map<string, string>
   return Object.assign(error, { retryAfter: parseRetryAfter(error.headers.get("retry-after")) });
 }
 
+/**
+ * `error` with an answer's status, statusText, headers and retryAfter, as the handshake status
+ * error has them: what a reconnect policy reads, whatever the error's code.
+ */
+export function withStatus<E extends ResilientError>(error: E, head: ResponseHead): E & Omit<HandshakeStatusError, "code"> {
+  return withRetryAfter(Object.assign(error, { status: head.status, statusText: head.statusText, headers: head.headers }));
+}
+
 /** The ERR_PROXY error for a proxy's non-2xx answer to CONNECT, with its status and headers. */
 export function createProxyStatusError(message: string, head: ResponseHead): ProxyStatusError {
-  const error = createError("ERR_PROXY", message);
-  return withRetryAfter(Object.assign(error, { status: head.status, statusText: head.statusText, headers: head.headers })) as ProxyStatusError;
+  return withStatus(createError("ERR_PROXY", message), head) as ProxyStatusError;
 }
 
 export function isProxyStatusError(error: unknown): error is ProxyStatusError {

@@ -16,7 +16,7 @@ import {
 import { buildDeflateOffer, parseDeflateResponse } from "../../protocol/deflate-params.js";
 import { openStream } from "./connect.js";
 import type { DeflateParams } from "./deflate.js";
-import { withoutCredentials, withRetryAfter } from "./errors.js";
+import { withoutCredentials, withRetryAfter, withStatus } from "./errors.js";
 import type { NormalizedOptions, TlsOptions } from "./options.js";
 import { readResponseHead, type ReadHead } from "./read-head.js";
 
@@ -108,8 +108,7 @@ function redirectTarget(current: URL, location: string): URL {
  * and retryAfter as the status error would, for a reconnect policy to read.
  */
 function redirectError(head: ResponseHead, message: string): ResilientError {
-  const { status, statusText, headers, retryAfter } = withRetryAfter(createHandshakeStatusError(head));
-  return Object.assign(createError("ERR_REDIRECT", message), { status, statusText, headers, retryAfter });
+  return withStatus(createError("ERR_REDIRECT", message), head);
 }
 
 /**

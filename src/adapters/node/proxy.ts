@@ -10,6 +10,7 @@ import { createError, type ErrorCode, type ResilientError } from "../../errors.j
 import { createProxyStatusError, withoutCredentials } from "./errors.js";
 import type { TlsOptions } from "./options.js";
 import { readResponseHead } from "./read-head.js";
+import { tlsConnectOptions } from "./tls-connect.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -25,10 +26,6 @@ function variable(env: Env, name: string): string | undefined {
   return value === "" ? undefined : value;
 }
 
-/** The lower-case spelling, else the upper-case one (curl's order), each empty one unset. */
-function envValue(env: Env, name: string): string | undefined {
-  return variable(env, name.toLowerCase()) ?? variable(env, name.toUpperCase());
-}
 
 /** Whether a variable names a proxy we can speak to: http://, https://, or no scheme (http). */
 function usableScheme(value: string): boolean {
@@ -37,16 +34,24 @@ function usableScheme(value: string): boolean {
 }
 
 /**
- * A proxy variable's value (lower-case spelling first), or undefined when unset. A value with
- * another scheme counts as unset: `ALL_PROXY=socks5://…`, as desktop settings export for clients
- * that speak SOCKS, must not fail every connection of one that does not.
+ * A variable's value, the lower-case spelling first (curl's order), each spelling empty or not
+ * `usable` counting as unset.
  */
-function proxyVariable(env: Env, name: string): string | undefined {
+function envValue(env: Env, name: string, usable: (value: string) => boolean = () => true): string | undefined {
   for (const spelling of [name.toLowerCase(), name.toUpperCase()]) {
     const value = variable(env, spelling);
-    if (value !== undefined && usableScheme(value)) return value;
+    if (value !== undefined && usable(value)) return value;
   }
   return undefined;
+}
+
+/**
+ * A proxy variable's value, or undefined when unset. A value with another scheme counts as unset:
+ * `ALL_PROXY=socks5://…`, as desktop settings export for clients that speak SOCKS, must not fail
+ * every connection of one that does not.
+ */
+function proxyVariable(env: Env, name: string): string | undefined {
+  return envValue(env, name, usableScheme);
 }
 
 /**
@@ -210,17 +215,7 @@ export interface TunnelTarget {
 function connectToProxy(proxy: URL, proxyTls: TlsOptions): net.Socket {
   const host = stripBrackets(proxy.hostname);
   const port = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
-  if (proxy.protocol !== "https:") return net.connect({ host, port });
-  return tls.connect({
-    host,
-    port,
-    // RFC 6066 §3: SNI carries DNS names only, never an IP literal.
-    servername: proxyTls.servername ?? (net.isIP(host) ? undefined : host),
-    ca: proxyTls.ca as tls.ConnectionOptions["ca"],
-    cert: proxyTls.cert as tls.ConnectionOptions["cert"],
-    key: proxyTls.key as tls.ConnectionOptions["key"],
-    rejectUnauthorized: proxyTls.rejectUnauthorized !== false,
-  });
+  return proxy.protocol === "https:" ? tls.connect({ ...tlsConnectOptions(host, proxyTls), port }) : net.connect({ host, port });
 }
 
 /** The CONNECT request head (RFC 9110 §9.3.6: the request target is the authority, host:port). */
