@@ -97,10 +97,11 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   readonly CLOSING = 2;
   readonly CLOSED = 3;
 
-  onopen: Handler<Event> = null;
-  onmessage: Handler<ResilientMessageEvent<In>> = null;
-  onclose: Handler<ResilientCloseEvent> = null;
-  onerror: Handler<ResilientErrorEvent> = null;
+  // Accessors defined per instance in the constructor (HTML event handlers).
+  declare onopen: Handler<Event>;
+  declare onmessage: Handler<ResilientMessageEvent<In>>;
+  declare onclose: Handler<ResilientCloseEvent>;
+  declare onerror: Handler<ResilientErrorEvent>;
 
   declare [INTERCEPT]?: Interceptor<In>;
   declare [ON_SEND]?: (message: Out) => void;
@@ -163,10 +164,22 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     // stays the codec when the server selects no subprotocol or one without a codec (see #open).
     this.#codec = o.codec ??= Object.values(o.codecs ?? {})[0];
     this.#q = outbox(o.queue, o.clock, this.#drop);
-    // on* handlers are listeners registered first, so a throwing handler is reported like any
-    // listener's exception instead of unwinding the client.
-    for (const t of ["open", "message", "close", "error"])
-      this.addEventListener(t, (e) => (this as unknown as Record<string, Handler<Event>>)["on" + t]?.call(this, e));
+    // on* are HTML event handlers (HTML §8.1.8.1): setting one to a function adds one listener,
+    // which keeps its place among addEventListener's listeners when the handler is replaced; null
+    // (or any non-function) removes it, and setting one again appends it. A throwing handler is
+    // reported like any listener's exception instead of unwinding the client.
+    for (const t of ["open", "message", "close", "error"]) {
+      let h: Handler<Event> = null;
+      const l = (e: Event) => h?.call(this, e);
+      Object.defineProperty(this, "on" + t, {
+        get: () => h,
+        set: (v: unknown) => {
+          const f = typeof v == "function" ? (v as Handler<Event>) : null;
+          f ? h || this.addEventListener(t, l) : this.removeEventListener(t, l);
+          h = f;
+        },
+      });
+    }
     const win = (this.#win = o.window === undefined ? (globalThis as unknown as EnvironmentTarget) : o.window);
     // A page loaded offline gets no `offline` event: after the first attempt it waits for `online`.
     this.#off = win?.navigator?.onLine === false;

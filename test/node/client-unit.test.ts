@@ -651,11 +651,41 @@ test("on() returns an unsubscribe; on* handlers and addEventListener both run; d
   last().serverMessage("2");
   ws.onmessage = null;
   last().serverMessage("3");
-  assert.deepEqual(seen, ["onmessage:1", "on:1", "onmessage:2"]);
+  assert.deepEqual(seen, ["on:1", "onmessage:1", "onmessage:2"]);
   let opened = 0;
   ws.onopen = () => opened++;
   ws.dispatchEvent(new Event("open"));
   assert.equal(opened, 1);
+  ws.close();
+});
+
+test("on* handlers are HTML event handlers: one listener, placed when first set, as WebSocket's", async () => {
+  const { ws, last } = client();
+  await flush();
+  last().serverOpen();
+  const calls: string[] = [];
+  const callsFor = (message: string): string[] => {
+    calls.length = 0;
+    last().serverMessage(message);
+    return [...calls];
+  };
+  const a = (): number => calls.push("a");
+  const b = (): number => calls.push("b");
+  const c = (): number => calls.push("c");
+  ws.addEventListener("message", a);
+  ws.onmessage = b;
+  ws.addEventListener("message", c);
+  assert.deepEqual(callsFor("1"), ["a", "b", "c"], "a handler runs where it was set, not before every listener");
+  ws.onmessage = a;
+  assert.deepEqual(callsFor("2"), ["a", "a", "c"], "a replaced handler keeps the place of the first one");
+  ws.onmessage = null;
+  ws.onmessage = b;
+  assert.deepEqual(callsFor("3"), ["a", "c", "b"], "a handler set again after null comes last");
+  (ws as unknown as { onmessage: unknown }).onmessage = "not a function";
+  assert.equal(ws.onmessage, null);
+  assert.deepEqual(callsFor("4"), ["a", "c"]);
+  ws.removeEventListener("message", a);
+  ws.removeEventListener("message", c);
   ws.close();
 });
 
