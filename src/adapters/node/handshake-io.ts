@@ -52,13 +52,6 @@ function sameOrigin(a: URL, b: URL): boolean {
 }
 
 /**
- * Headers meant for the first origin only, dropped when a redirect leaves it (like ws): those that
- * carry credentials, and a Host override, since RFC 9110 §7.2 makes Host the authority of the
- * target URI, which is now another server.
- */
-const ORIGIN_BOUND_HEADERS = new Set(["authorization", "cookie", "proxy-authorization", "host"]);
-
-/**
  * Fetch's redirect statuses (RFC 9110 §15.4). The other 3xx are final answers, reported as the
  * status error: 304 is not a redirect (§15.4.5), 305 is deprecated for security reasons
  * (§15.4.6), and following a 300 is optional (§15.4.1).
@@ -157,12 +150,13 @@ function nextHop(hop: Hop, head: ResponseHead, location: string, visited: Set<st
   if (visited.has(key)) throw redirectError(head, `redirect loop: ${next.host}${next.pathname} was already requested`);
   visited.add(key);
   const crossOrigin = hop.crossOrigin || !sameOrigin(hop.url, next);
-  const headers = crossOrigin
-    ? Object.fromEntries(Object.entries(hop.headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())))
-    : hop.headers;
   return {
     url: next,
-    headers,
+    // The application's headers were written for the first origin: besides Authorization and
+    // Cookie, any of them may be a credential (X-Api-Key, a signed token) that we cannot tell from
+    // the others, and a Host override names that origin's authority (RFC 9110 §7.2). None of them
+    // goes to another origin (ws drops only Authorization, Cookie and Host).
+    headers: crossOrigin ? {} : hop.headers,
     // Credentials written into the Location itself are the new server's own.
     authorization: basicAuth(next) ?? (crossOrigin ? undefined : hop.authorization),
     crossOrigin,

@@ -92,10 +92,11 @@ export interface NodeWebSocketOptions {
    * during the handshake. A redirect from `wss:` to `ws:` is never followed, and neither is a loop
    * (a URL already requested) or one redirect more than allowed: each fails with `ERR_REDIRECT`,
    * carrying `status`, `headers` and `retryAfter` as `ERR_HANDSHAKE_STATUS` does. When a redirect
-   * leaves the first origin, URL credentials, `Authorization`, `Cookie`, `Proxy-Authorization`, a
-   * `Host` override and the TLS client certificate (`tls.cert`, `tls.key`) are not sent to it;
-   * `tls.servername` applies only while the host name stays the same. Other headers and `origin`
-   * go to every target. A non-ASCII `Location` is read as UTF-8. @default false
+   * leaves the first origin, URL credentials, every one of `headers` (any may be a credential:
+   * `Authorization`, `Cookie`, an `X-Api-Key`, a `Host` override) and the TLS client certificate
+   * (`tls.cert`, `tls.key`) are not sent to it, nor to any later hop; `tls.servername` applies
+   * only while the host name stays the same. `origin` goes to every target. A non-ASCII `Location`
+   * is read as UTF-8. @default false
    * @example { followRedirects: 3 }
    */
   followRedirects?: false | number;
