@@ -332,8 +332,8 @@ export interface ProxyOptions {
   byteByByte?: boolean;
   /** The whole answer to every CONNECT, e.g. a 503 with Retry-After: nothing is tunnelled. */
   refuse?: string;
-  /** Serve as an https:// proxy with this certificate. */
-  tls?: { key: string; cert: string };
+  /** Serve as an https:// proxy with this certificate (and these server options: requestCert, …). */
+  tls?: tls.TlsOptions & { key: string; cert: string };
   /**
    * Tunnel every CONNECT to this host at the requested port instead of the requested host: tests
    * then use host names (a.test) without DNS, and without a net permission for them in Deno.

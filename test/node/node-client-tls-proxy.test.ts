@@ -48,7 +48,45 @@ test("wss: a self-signed certificate is rejected without `ca` (verification on b
   const event = await closed(new WebSocket(tlsUrl, undefined, { proxy: false }));
   assert.equal((event.error as { code: string }).code, "ERR_CONNECTION");
   assert.match(String(event.error), /self[- ]signed|certificate/i);
+  assert.match(String(event.error), /the certificate's issuer is not trusted; tls\.ca adds a CA/);
   assert.equal(event.code, 1006);
+});
+
+/** A TLS server on 127.0.0.1 with `options` that never gets as far as HTTP. */
+async function tlsPeer(options: tls.TlsOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const server = tls.createServer({ key, cert, ...options }, (socket) => socket.on("error", () => {}));
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return { url: `wss://127.0.0.1:${(server.address() as net.AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test("a TLS alert is named and explained, not the TLS library's text: a server or an https:// proxy that wants a client certificate (TLS 1.3 and 1.2)", async () => {
+  const cases: Array<[string, tls.TlsOptions, Record<string, unknown>, RegExp]> = [
+    ["1.3, no certificate", {}, {}, /TLS alert "certificate required" from the peer: it wants a client certificate \(tls\.cert, tls\.key\)$/],
+    ["1.2, no certificate", { maxVersion: "TLSv1.2" }, {}, /TLS alert "handshake failure" from the peer: it accepts none of the parameters we offered/],
+  ];
+  for (const [label, serverOptions, clientTls, expected] of cases) {
+    const peer = await tlsPeer({ requestCert: true, rejectUnauthorized: true, ca: cert, ...serverOptions });
+    try {
+      const event = await closed(new WebSocket(peer.url, undefined, { proxy: false, tls: { ca: cert, ...clientTls } }));
+      assert.equal((event.error as { code: string }).code, "ERR_CONNECTION", label);
+      assert.match((event.error as Error).message, expected, label);
+      assert.doesNotMatch((event.error as Error).message, /SSL routines|alert number|OPENSSL_internal/, label);
+      assert.match(String((event.error as { cause?: { code?: string } }).cause?.code), /^ERR_SSL_/, `${label}: the runtime's error is the cause`);
+    } finally {
+      await peer.close();
+    }
+  }
+  const peer = await wsServer();
+  const proxy = await connectProxy({ tls: { key, cert, requestCert: true, rejectUnauthorized: true, ca: cert } });
+  try {
+    const event = await closed(new WebSocket(peer.url, undefined, { proxy: proxy.url, proxyTls: { ca: cert }, tls: { cert, key } }));
+    assert.equal((event.error as { code: string }).code, "ERR_PROXY");
+    assert.match((event.error as Error).message, /TLS alert "certificate required" from the peer: it wants a client certificate \(proxyTls\.cert, proxyTls\.key\)$/);
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
 });
 
 test("wss: large binary messages (frames in the arena, masked by SIMD) echo intact, and their regions come back", async () => {
@@ -397,6 +435,7 @@ test("https:// proxy: proxyTls verifies it (private CA, servername, rejectUnauth
     await refusedBy("default", {}, /self[- ]signed|certificate/i);
     await refusedBy("tls only", { tls: { ca: cert, rejectUnauthorized: false } }, /self[- ]signed|certificate/i);
     await refusedBy("proxyTls servername", { proxyTls: { ca: cert, servername: "example.com" } }, /example\.com|altnames|hostname/i);
+    await refusedBy("default's hint", {}, /not trusted; proxyTls\.ca adds a CA/);
     assert.equal(proxy.requests.length, 0);
     await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url, proxyTls: { ca: cert } }), "ws via https proxy");
     await echoOnce(new WebSocket(peer.url, undefined, { proxy: proxy.url, proxyTls: { ca: [cert], servername: "localhost" } }), "sni");

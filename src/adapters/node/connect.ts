@@ -8,6 +8,7 @@ import { createError } from "../../errors.js";
 import type { NormalizedOptions } from "./options.js";
 import { openTunnel, selectProxy } from "./proxy.js";
 import { tlsConnectOptions } from "./tls-connect.js";
+import { connectionErrorText } from "./tls-errors.js";
 
 export function hostOf(url: URL): string {
   const host = url.hostname;
@@ -19,7 +20,7 @@ export function portOf(url: URL): number {
 }
 
 function connectionError(url: URL, error: Error): Error {
-  return createError("ERR_CONNECTION", `cannot connect to ${url.host}: ${error.message}`, undefined, error);
+  return createError("ERR_CONNECTION", `cannot connect to ${url.host}: ${connectionErrorText(error, "tls")}`, undefined, error);
 }
 
 /** Resolves with `socket` on `ready`; on an earlier error destroys it and rejects. */

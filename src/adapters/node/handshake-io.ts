@@ -19,6 +19,7 @@ import type { DeflateParams } from "./deflate.js";
 import { withoutCredentials, withRetryAfter, withStatus } from "./errors.js";
 import type { NormalizedOptions, TlsOptions } from "./options.js";
 import { readResponseHead, type ReadHead } from "./read-head.js";
+import { connectionErrorText } from "./tls-errors.js";
 
 export interface HandshakeResult {
   socket: net.Socket;
@@ -35,7 +36,8 @@ function readHead(socket: net.Socket, url: URL): Promise<ReadHead> {
     lost: (error) =>
       error === undefined
         ? createError("ERR_HANDSHAKE", `${url.host} closed the connection during the handshake`)
-        : createError("ERR_CONNECTION", `${url.host}: ${error.message}`, undefined, error),
+        : // A TLS 1.3 server checks our certificate after our side finished the handshake: its alert arrives here.
+          createError("ERR_CONNECTION", `${url.host}: ${connectionErrorText(error, "tls")}`, undefined, error),
     malformed: (error) => (isResilientError(error) ? error : createError("ERR_HANDSHAKE", `invalid handshake response from ${url.host}`, undefined, error)),
   });
 }

@@ -11,6 +11,7 @@ import { createProxyStatusError, withoutCredentials } from "./errors.js";
 import type { TlsOptions } from "./options.js";
 import { readResponseHead } from "./read-head.js";
 import { tlsConnectOptions } from "./tls-connect.js";
+import { connectionErrorText } from "./tls-errors.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -243,7 +244,7 @@ export async function openTunnel(proxy: URL, target: TunnelTarget, proxyTls: Tls
 
   const proxyError = (message: string, cause?: unknown): ResilientError => createError("ERR_PROXY", `proxy ${proxy.host}${message}`, undefined, cause);
   const { head, rest } = await readResponseHead(socket, {
-    lost: (error) => (error === undefined ? proxyError(" closed the connection before answering CONNECT") : proxyError(`: ${error.message}`, error)),
+    lost: (error) => (error === undefined ? proxyError(" closed the connection before answering CONNECT") : proxyError(`: ${connectionErrorText(error, "proxyTls")}`, error)),
     malformed: (error) => proxyError(` sent an invalid answer to CONNECT: ${error instanceof Error ? error.message : String(error)}`, error),
   });
   if (head.status < 200 || head.status > 299) {
