@@ -218,6 +218,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     return (this.#coded() ? "arraybuffer" : this.#s?.binaryType ?? this.#bt ?? "blob") as "blob";
   }
   set binaryType(type: BinaryTypeName) {
+    // WebIDL enum attribute: another value is ignored, as a browser's WebSocket does.
+    if (!/^(blob|arraybuffer|nodebuffer|fragments)$/.test(type)) return;
     this.#bt = type;
     // Codecs decode string | ArrayBuffer: with one the socket stays on "arraybuffer" (see #go).
     if (this.#s && !this.#coded()) this.#s.binaryType = type;

@@ -757,6 +757,9 @@ test("W3C surface: constants, url, protocol, extensions, binaryType", async () =
   assert.equal(ws.url, URL_);
   assert.equal(ws.binaryType, "blob");
   ws.binaryType = "arraybuffer";
+  // WebIDL enum attribute: a value outside the enum is ignored, before the socket exists too.
+  (ws as { binaryType: string }).binaryType = "text";
+  assert.equal(ws.binaryType, "arraybuffer");
   await flush();
   assert.equal(last().binaryType, "arraybuffer");
   last().extensions = "permessage-deflate";
