@@ -338,7 +338,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       s.onopen = () => live() && this.#open(s);
       // Deno's WebSocket reports 0 for a failed handshake where browsers say 1006.
       // A drop listener (of the unsent messages) may have called reconnect(): then it took over.
-      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(this.#takeSent(), s), live() && this.#lost({ code: code || ABNORMAL, reason, wasClean }));
+      s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(this.#takeSent(), s.bufferedAmount), live() && this.#lost({ code: code || ABNORMAL, reason, wasClean }));
       s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
@@ -462,9 +462,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
    * (reason "unsent"), instead of vanishing. They may not have reached the server; whether to send
    * them again is the application's call, as a resend could duplicate one that did.
    */
-  #unsent(sent: Array<[Out | typeof HEARTBEAT, number]>, s: Socket) {
+  #unsent(sent: Array<[Out | typeof HEARTBEAT, number]>, left: number) {
     let i = sent.length;
-    for (let left = s.bufferedAmount; i && left > 0; ) left -= sent[--i]![1];
+    for (; i && left > 0; ) left -= sent[--i]![1];
     for (const [m] of sent.splice(i)) m != HEARTBEAT && this.#drop(m, "unsent");
   }
 
@@ -541,18 +541,20 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     this.#stop();
     const n = this.#n;
     const sent = this.#takeSent();
-    // What `s` had not sent yet is reported (see #unsent): a socket dropped now, before it is
-    // dropped; one closed with a close frame, only if it does not close cleanly, since the
-    // transport sends what it holds before the close frame and a clean close means the server
-    // got it (a clean reconnect() does not report, nor duplicate, what went out).
-    if (s && code == ABNORMAL) this.#unsent(sent, s);
-    else if (s) s.onclose = (e: CloseEventLike) => e.wasClean || this.#unsent(sent, s);
+    const left = s?.bufferedAmount;
+    // What `s` had not sent yet is reported (see #unsent): a socket dropped now, once it is
+    // dropped (with what it held before), so that a drop listener's send() is queued for the next
+    // connection instead of going to `s`; one closed with a close frame, only if it does not close
+    // cleanly, since the transport sends what it holds before the close frame and a clean close
+    // means the server got it (a clean reconnect() does not report, nor duplicate, what went out).
+    if (s && code != ABNORMAL) s.onclose = (e: CloseEventLike) => e.wasClean || this.#unsent(sent, s.bufferedAmount);
     try {
       code != ABNORMAL ? s?.close(code, reason) : s?.terminate ? s.terminate() : s?.close();
     } catch {
       // Browsers refuse protocol close codes such as 1002.
       s!.close();
     }
+    if (s && code == ABNORMAL) this.#unsent(sent, left!);
     // A drop listener (of the unsent messages) may have called reconnect(): then it took over.
     if (n == this.#n) this.#lost({ code, reason, wasClean: false }, error, now, code == 1002);
   }

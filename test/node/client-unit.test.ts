@@ -1039,6 +1039,25 @@ test("a connection the client abandons (keepalive timeout) reports its unsent me
   await clock.advance(0);
 });
 
+test("a message re-sent from the drop (unsent) listener of a dead connection is queued for the next one, not handed to the dead socket", async () => {
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 }, reconnect: { minDelay: 10, maxDelay: 10 } }, true);
+  const results: string[] = [];
+  ws.on("drop", (e) => e.reason == "unsent" && results.push(ws.send(`${e.message} again`)));
+  await flush();
+  const dead = last() as PingSocket;
+  dead.serverOpen();
+  dead.bufferedAmount = 5;
+  ws.send("hello");
+  await clock.advance(1500); // keepalive timeout: "hello" is reported unsent, and re-sent
+  assert.deepEqual(results, ["queued"]);
+  assert.deepEqual(dead.sent, ["hello"], "nothing more for the socket being dropped");
+  await clock.advance(10);
+  last().serverOpen();
+  assert.deepEqual(last().sent, ["hello again"]);
+  ws.close();
+  await clock.advance(0);
+});
+
 test("the queue's ttl defaults to 60 s (API.md): a message queued longer is dropped, reason ttl", async () => {
   const { ws, clock } = client({ reconnect: false, connectTimeout: 1e9 });
   const drops = record(ws, ["drop"], (e) => `${e.message}/${e.reason}`);
