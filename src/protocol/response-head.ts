@@ -9,7 +9,7 @@ import { isToken } from "./extensions.js";
 export const MAX_HEAD_BYTES = 16 * 1024;
 
 export interface ResponseHead {
-  /** The minor version of the status line: 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  /** The minor version of the status line: 0 for HTTP/1.0, 1 for HTTP/1.1 and above (RFC 9110 §2.5). */
   httpMinor: 0 | 1;
   status: number;
   statusText: string;
@@ -153,16 +153,28 @@ function parseCompleteHead(buffer: Uint8Array, end: number): ResponseHead {
   // The head ends with an empty line, leaving two empty strings after the split.
   lines.length -= 2;
 
-  const statusMatch = /^HTTP\/1\.([01]) ([1-5][0-9][0-9])(?: ([^]*))?$/.exec(lines[0]!);
+  const statusMatch = /^HTTP\/1\.([0-9]) ([1-5][0-9][0-9])(?: ([^]*))?$/.exec(lines[0]!);
   if (statusMatch === null) garbage(`bad status line "${lines[0]!.slice(0, 100)}"`);
-  const httpMinor = statusMatch[1] === "1" ? 1 : 0;
+  // RFC 9110 §2.5: a higher minor version of HTTP/1 is read as the highest we implement, 1.1.
+  const httpMinor = statusMatch[1] === "0" ? 0 : 1;
   const status = Number(statusMatch[2]);
   const statusText = statusMatch[3] ?? "";
 
   const headers = new Map<string, string>();
+  /** The field the line before was part of: an obs-fold continues it. */
+  let last: string | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    // RFC 7230 §3.2.4: obsolete line folding may be rejected; whitespace before ":" must be.
+    // RFC 9112 §5.2: a user agent MUST replace each obs-fold (a line that starts with SP or HTAB,
+    // continuing the field line before it) with SP before interpreting the value; only servers and
+    // proxies may reject it. Before the first field line it is refused (§2.2 allows that).
+    if (last !== undefined && (line[0] === " " || line[0] === "\t")) {
+      const continued = line.replace(/^[ \t]+|[ \t]+$/g, "");
+      const value = headers.get(last)!;
+      headers.set(last, value === "" || continued === "" ? value + continued : `${value} ${continued}`);
+      continue;
+    }
+    // RFC 9112 §5.1: no whitespace between the field name and the colon.
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!isToken(name)) garbage(`bad header line "${line.slice(0, 100)}"`);
@@ -170,6 +182,7 @@ function parseCompleteHead(buffer: Uint8Array, end: number): ResponseHead {
     const key = name.toLowerCase();
     const previous = headers.get(key);
     headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
+    last = key;
   }
   return { httpMinor, status, statusText, headers, headLength: end };
 }

@@ -4,6 +4,7 @@
 //   deno test --sloppy-imports --allow-net=127.0.0.1 --allow-read --allow-env --allow-run test/deno/node-client.test.ts
 import "../node/node-client-basic.test.ts";
 import "../node/node-client-handshake.test.ts";
+import "../node/node-client-handshake-property.test.ts";
 import "../node/node-client-redirects.test.ts";
 import "../node/node-client-violations.test.ts";
 import "../node/node-client-tls-proxy.test.ts";

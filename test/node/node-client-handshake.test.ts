@@ -456,3 +456,26 @@ test("a proxy's 1xx interim responses (100 Continue) before its 200 to CONNECT a
     await peer.close();
   }
 });
+
+test("obs-fold in the response is unfolded, not a failed handshake: a user agent MUST replace it with SP (RFC 9112 §5.2)", async () => {
+  const peer = await rawServer({
+    respond: (key) =>
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade:\r\n websocket\r\nConnection: keep-alive,\r\n\tUpgrade\r\n" +
+      `Sec-WebSocket-Accept: ${acceptFor(key)}\r\nX-Note: first\r\n  second \r\n\r\n`,
+  });
+  const refused = await rawServer({ respond: () => 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n realm="feed"\r\n\r\n' });
+  try {
+    const ws = new WebSocket(peer.url);
+    const outcome = await Promise.race([closed(ws), next(ws, "open").then(() => "opened" as const)]);
+    assert.equal(outcome === "opened" ? outcome : String(outcome.error), "opened");
+    // The raw server answers no close frame: drop the connection rather than wait closeTimeout.
+    ws.terminate();
+    await next(ws, "close");
+    const error = (await closed(new WebSocket(refused.url))).error as HandshakeStatusError;
+    assert.equal(error.code, "ERR_HANDSHAKE_STATUS");
+    assert.equal(error.headers.get("www-authenticate"), 'Bearer realm="feed"');
+  } finally {
+    await peer.close();
+    await refused.close();
+  }
+});

@@ -273,6 +273,28 @@ test("followRedirects: only the redirect statuses 301, 302, 303, 307 and 308 are
   }
 });
 
+test("followRedirects: a Location that is not a URL, or not ws(s)/http(s), is ERR_REDIRECT with the answer's status, headers and retryAfter", async () => {
+  const peer = await router({
+    "/ftp": redirect("301 Moved Permanently", "ftp://127.0.0.1/x", "Retry-After: 7\r\n"),
+    "/invalid": redirect("302 Found", "http://[::1", "Retry-After: 7\r\n"),
+  });
+  try {
+    for (const [path, status, message] of [
+      ["/ftp", 301, /cannot follow a redirect to ftp: URL/],
+      ["/invalid", 302, /invalid redirect location/],
+    ] as const) {
+      const error = await failure(new WebSocket(`${peer.url}${path}`, undefined, { proxy: false, followRedirects: 3 }));
+      assert.equal(error.code, "ERR_REDIRECT", path);
+      assert.match(error.message, message);
+      assert.equal(error.status, status, path);
+      assert.equal(error.headers?.get("retry-after"), "7");
+      assert.equal(error.retryAfter, 7000);
+    }
+  } finally {
+    await peer.close();
+  }
+});
+
 test("followRedirects: a redirect loop fails with ERR_REDIRECT at the first repeated URL, not after the hop limit", async () => {
   const peer = await router({
     "/self": redirect("302 Found", "/self"),

@@ -164,7 +164,17 @@ describe("response head parsing", () => {
     assert.equal(head.headLength, "HTTP/1.1 101\nUpgrade: websocket\n\n".length);
     assert.equal(parseResponseHead(utf8("HTTP/1.0 403 Forbidden\r\n\r\n"))?.status, 403);
     assert.equal(parseResponseHead(utf8("HTTP/1.0 403 Forbidden\r\n\r\n"))?.httpMinor, 0);
+    // RFC 9110 §2.5: a minor version above ours is processed as HTTP/1.1.
+    assert.equal(parseResponseHead(utf8("HTTP/1.2 101 Switching Protocols\r\n\r\n"))?.httpMinor, 1);
+    assert.equal(parseResponseHead(utf8("HTTP/1.9 403 Forbidden\r\n\r\n"))?.status, 403);
     assert.equal(head.httpMinor, 1);
+  });
+
+  it("unfolds obs-fold into SP (RFC 9112 §5.2: a user agent MUST), the value's parts trimmed", () => {
+    const head = parseResponseHead(utf8("HTTP/1.1 101 X\r\nA: b\r\n folded\r\nB:\r\n\tonly \r\nA: c\r\nC: x\n \ty\n\n"));
+    assert.equal(head?.headers.get("a"), "b folded, c");
+    assert.equal(head?.headers.get("b"), "only");
+    assert.equal(head?.headers.get("c"), "x y");
   });
 
   it("keeps obs-text bytes in values as latin1", () => {
@@ -191,7 +201,7 @@ describe("response head parsing", () => {
       "HTTP/1.1 101 X\r\nBad Name: v\r\n\r\n",
       "HTTP/1.1 101 X\r\nName : v\r\n\r\n",
       "HTTP/1.1 101 X\r\n: v\r\n\r\n",
-      "HTTP/1.1 101 X\r\nA: b\r\n folded\r\n\r\n",
+      "HTTP/1.1 101 X\r\n folded: before any field line\r\n\r\n",
       "HTTP/1.1 101 X\r\nA: b\u0000c\r\n\r\n",
       "HTTP/1.1 101 X\r\nA: b\rc\r\n\r\n",
     ]) {

@@ -81,18 +81,18 @@ function decodeLocation(location: string): string {
   }
 }
 
-function redirectTarget(current: URL, location: string): URL {
+function redirectTarget(current: URL, head: ResponseHead, location: string): URL {
   let next: URL;
   try {
     next = new URL(decodeLocation(location), current);
   } catch {
     // No cause: Deno's TypeError quotes the base URL, credentials included.
-    throw createError("ERR_REDIRECT", `invalid redirect location ${withoutCredentials(location)}`);
+    throw redirectError(head, `invalid redirect location ${withoutCredentials(location)}`);
   }
   if (next.protocol === "http:") next.protocol = "ws:";
   else if (next.protocol === "https:") next.protocol = "wss:";
   if (next.protocol !== "ws:" && next.protocol !== "wss:") {
-    throw createError("ERR_REDIRECT", `cannot follow a redirect to ${next.protocol} URL`);
+    throw redirectError(head, `cannot follow a redirect to ${next.protocol} URL`);
   }
   next.hash = "";
   return next;
@@ -141,7 +141,7 @@ interface Hop {
  * redirect the same request gets is the same.
  */
 function nextHop(hop: Hop, head: ResponseHead, location: string, visited: Set<string>): Hop {
-  const next = redirectTarget(hop.url, location);
+  const next = redirectTarget(hop.url, head, location);
   // The application asked for TLS: the path, query, Origin and custom headers must not go out in
   // cleartext. Browsers never follow a WebSocket redirect at all (the WebSockets standard fetches
   // with redirect mode "error").
