@@ -21,6 +21,7 @@ import "../node/node-client-held-frames.test.ts";
 import "../node/node-client-close-backlog.test.ts";
 import "../node/node-client-reentrancy-property.test.ts";
 import "../node/node-client-chaos.test.ts";
+import "../node/node-client-leaks.test.ts";
 
 // The list above is static so that Deno type-checks each file; this keeps it complete: a new
 // node-client-*.test.ts file that is not imported here fails the run instead of being skipped.

@@ -394,6 +394,9 @@ export async function connectProxy(options: ProxyOptions = {}): Promise<Proxy> {
         if (head.length > end + 4) upstream.write(Buffer.from(head.slice(end + 4), "latin1"));
         upstream.pipe(client);
         client.pipe(upstream);
+        // pipe() unpipes and pauses the client once upstream is closed; keep reading, so the
+        // client's end of the tunnel is seen and its socket closes instead of staying open.
+        upstream.once("close", () => client.resume());
       });
     };
     client.on("data", onData);
