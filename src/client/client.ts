@@ -339,7 +339,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       // Deno's WebSocket reports 0 for a failed handshake where browsers say 1006.
       // A drop listener (of the unsent messages) may have called reconnect(): then it took over.
       s.onclose = ({ code, reason, wasClean }: CloseEventLike) => live() && (this.#unsent(this.#takeSent(), s.bufferedAmount), live() && this.#lost({ code: code || ABNORMAL, reason, wasClean }));
-      s.onerror = (e: Event) => live() && this.#error(s, (e as { error?: Error }).error);
+      // WHATWG: an error event means the connection failed, and close follows. undici 6 (Node 22's
+      // WebSocket) sends no close after a failed handshake and stays CONNECTING: end the attempt.
+      s.onerror = (e: Event) => live() && (this.#error(s, (e as { error?: Error }).error), live() && !s.readyState && this.#fail(s, ""));
     } catch (error) {
       // A URL/protocols provider or the transport constructor threw: a failed attempt, retried.
       // Unless the constructor refused what every attempt would give it again (static URL and

@@ -99,6 +99,18 @@ test("backoff delays grow per failed attempt and reset after stable uptime", asy
   ws.close();
 });
 
+test("a failed handshake reported by an error event alone (undici 6: no close event, readyState stays CONNECTING) is retried after the backoff, not the connect timeout", async () => {
+  const { ws, clock, sockets, last } = client({ connectTimeout: 10_000 });
+  const seen = record(ws, ["error", "close", "reconnecting"], (e) => (e.type == "close" ? `${e.code}` : e.type == "reconnecting" ? `${e.attempt} ${e.delay}` : ""));
+  await flush();
+  last().onerror?.({ type: "error" });
+  assert.deepEqual(seen, ["error", "close:1006", "reconnecting:1 750"]);
+  assert.deepEqual(sockets[0]!.closeCalls, [[undefined, undefined]], "the stuck socket is closed");
+  await clock.advance(750);
+  assert.equal(sockets.length, 2);
+  ws.close();
+});
+
 test("connectTimeout abandons a hanging attempt (error ERR_CONNECT_TIMEOUT) and retries", async () => {
   const { ws, clock, sockets } = client({ connectTimeout: 2000 });
   const errors: unknown[] = [];

@@ -1,47 +1,61 @@
-// Chaos: ResilientWebSocket (built-in client, from src) against a real `ws` server, through a TCP
-// relay written here that does, per connection and from a seeded random plan, one of: pass
-// through; split chunks into pieces; delay them; cut the connection with a FIN or an RST at a
-// random byte count in either direction (mid-handshake, mid-frame); blackhole it (stop forwarding
-// both ways without closing: only keepalive can tell); reset every new connection for a while
-// (server down); answer the upgrade with 503 + Retry-After. The application sends numbered
-// messages at random times (open, connecting, reconnecting), some of them MiB large so that a
-// blackholed connection leaves bytes the transport never sent. The server acknowledges each one;
-// the application re-sends what is not acknowledged the way README leaves it to the application
-// (as correlate() does): a message reported `drop` "unsent" at once, and on each `open` what went
-// out on an earlier connection or was dropped. Finally it waits for every acknowledgement and
-// close()s. Checked, per seed:
+// Chaos: ResilientWebSocket (from src) over each transport this runtime has (the built-in client,
+// which is the default; the `ws` package; the runtime's own WebSocket: Deno's, Bun's, or undici's
+// in Node 22+) against a real `ws` server, through a TCP relay written here that does, per
+// connection and from a seeded random plan, one of: pass through; split chunks into pieces; delay
+// them; cut the connection with a FIN or an RST at a random byte count in either direction
+// (mid-handshake, mid-frame); blackhole it (stop forwarding both ways without closing: only
+// keepalive can tell); reset every new connection for a while (server down); answer the upgrade
+// with 503 + Retry-After. The application sends numbered messages at random times (open,
+// connecting, reconnecting), some of them MiB large so that a blackholed connection leaves bytes
+// the transport never sent. The server acknowledges each one; the application re-sends what is not
+// acknowledged the way README leaves it to the application (as correlate() does): a message
+// reported `drop` "unsent" at once, and on each `open` what went out on an earlier connection or
+// was dropped. Finally it waits for every acknowledgement and close()s. Checked, per seed:
 // - accounting: each send() is received by the server at most once and reported by at most one
 //   `drop`; both only for "unsent", which may have reached the server. One that is neither was
 //   handed to a connection that then ended (README: once the transport has sent it, a lost
-//   connection may lose it; only what the transport still held is "unsent"). Nothing queued vanishes. With a big queue and no ttl the only drops are
-//   "unsent"; with a small queue, "overflow" and "ttl" too; "closed" only after close(). Every
-//   numbered message reaches the server in the end; `stats` counts the drops and connections;
+//   connection may lose it; only what the transport still held is "unsent", as its bufferedAmount
+//   tells). Nothing queued vanishes. With a big queue and no ttl the only drops are "unsent"; with
+//   a small queue, "overflow" and "ttl" too; "closed" only after close(). Every numbered message
+//   reaches the server in the end; `stats` counts the drops and connections;
 // - a send() from a `drop` "unsent" listener is queued, not handed to the connection that ended;
 // - order: on each server connection, messages arrive in the order of their send() calls;
-// - keepalive (protocol pings; every third seed app-level "ping"/"pong" heartbeats through a
-//   transport without ping()): a blackholed open connection is abandoned within interval +
-//   timeout (+ slack), with `reconnecting` reason "keepalive timeout" (a blackholed handshake:
-//   "connect timeout"), and its socket closed; replies are not delivered as messages;
+// - keepalive (protocol pings; app-level "ping"/"pong" heartbeats every third seed, with ping()
+//   hidden, and always through a transport without ping(): Deno's, undici's): a blackholed open
+//   connection is abandoned within interval + timeout (+ slack), with `reconnecting` reason
+//   "keepalive timeout" (a blackholed handshake: "connect timeout"), and its socket closed
+//   (terminate(); a transport without it, Deno's and undici's, can only close(), whose closing
+//   handshake a blackhole stalls: that socket is CLOSING); replies are not delivered as messages;
+// - a refused handshake (reset, 503) fails the attempt at once, not by the connect timeout;
 // - backoff: each `reconnecting` delay is within [minDelay, min(maxDelay, minDelay·factor^attempt)],
 //   at least the Retry-After of a 503 just before, and the next connection waits for it; `attempt`
 //   counts failures in a row, back to 1 after a connection that stayed up resetAfter;
+// - close codes: the server sends no close frame before close(), so every `close` before it is
+//   1006, not clean;
 // - events: statechange moves are legal (src/client/state.ts) and chained, `open` only when open,
 //   `message` only after an `open`, one final `close` and nothing after it; nothing escapes
 //   (uncaughtException, unhandledRejection); no timer, socket or handle left after close(), and
 //   every connection the client gave up closed on its side.
 // Even seeds use a small queue (20 messages, ttl 300 ms), odd seeds a big one without ttl.
-// CHAOS_SEED=n replays one seed; CHAOS_SEEDS=k runs seeds 1..k (default 6); CHAOS_VERBOSE=1 prints the log.
+// CHAOS_SEED=n replays one seed; CHAOS_SEEDS=k runs seeds 1..k (default 6 for the built-in client,
+// 4 for each other transport); CHAOS_TRANSPORT=name runs one transport (built-in, ws, Deno, Bun,
+// undici); CHAOS_VERBOSE=1 prints the log.
 import { test } from "node:test";
 import net from "node:net";
 import { Buffer } from "node:buffer";
+import WS from "ws";
 import { ResilientWebSocket } from "../../src/node.js";
 import { WebSocket as BuiltinWebSocket } from "../../src/node-client.js";
+import type { WebSocketClass } from "../../src/client/options.js";
 import { S, canMove, stateNames, type State } from "../../src/client/state.js";
 import { wsServer } from "./node-client-helpers.js";
 import { PropertyRun, sleep } from "./node-client-property-helpers.js";
 
 const env = (name: string): string | undefined => globalThis.process?.env?.[name];
-const SEEDS = env("CHAOS_SEED") !== undefined ? [Number(env("CHAOS_SEED"))] : Array.from({ length: Number(env("CHAOS_SEEDS") ?? 6) }, (_, i) => i + 1);
+const seeds = (n: number) => (env("CHAOS_SEED") !== undefined ? [Number(env("CHAOS_SEED"))] : Array.from({ length: Number(env("CHAOS_SEEDS") ?? n) }, (_, i) => i + 1));
+/** Seeds of the built-in client, and of each other transport (fewer: the file's time adds up). */
+const SEEDS = seeds(6);
+const OTHER_SEEDS = seeds(4);
 const VERBOSE = env("CHAOS_VERBOSE") === "1";
 
 const CHAOS_MS = 2500;
@@ -51,9 +65,33 @@ const CONNECT_TIMEOUT = 1000;
 /** Generous: timers and a loaded 2-core machine, not precision, are what this allows for. */
 const SLACK = 1000;
 
-/** The built-in client without ping(): keepalive then probes with `keepalive.message` (a browser's way). */
-class NoPingWebSocket extends BuiltinWebSocket {}
-Object.defineProperty(NoPingWebSocket.prototype, "ping", { value: undefined });
+/**
+ * `WS` recording each socket it makes in `made`; without ping() unless `ping` (keepalive then
+ * probes with `keepalive.message`, a browser's way).
+ */
+function instrumented(WS: WebSocketClass, ping: boolean, made: Array<{ readyState: number }>): WebSocketClass {
+  const C = class extends WS {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      made.push(this as object as { readyState: number });
+    }
+  };
+  if (!ping) Object.defineProperty(C.prototype, "ping", { value: undefined });
+  return C;
+}
+
+/** A transport under test: `WebSocket` undefined is the built-in client (the default transport). */
+interface Transport {
+  name: string;
+  WebSocket?: WebSocketClass;
+}
+const runtime = "Deno" in globalThis ? "Deno" : "Bun" in globalThis ? "Bun" : "Node";
+const TRANSPORTS: Transport[] = [
+  { name: "built-in" },
+  { name: "ws", WebSocket: WS },
+  // This runtime's own WebSocket: Deno's, Bun's, or undici's in Node 22+ (none in Node 20).
+  ...(globalThis.WebSocket ? [{ name: runtime == "Node" ? "undici" : runtime, WebSocket: globalThis.WebSocket }] : []),
+];
 
 /** mulberry32: a small seeded PRNG. */
 function prng(seed: number): () => number {
@@ -239,15 +277,18 @@ interface Sent {
   received: number;
 }
 
-async function chaos(seed: number): Promise<void> {
+async function chaos(seed: number, transport: Transport): Promise<void> {
   // One generator each for the relay, the application and the client's jitter: the timing of one
   // does not shift the draws of the others (a replay is still only as exact as the timing).
   const random = prng(seed);
   const relayRandom = prng(seed + 0x9e3779b9);
   const jitter = prng(seed + 0x7f4a7c15);
   const smallQueue = seed % 2 == 0;
-  /** Every third seed: app-level heartbeats ("ping" answered "pong") instead of protocol pings. */
-  const heartbeat = seed % 3 == 0;
+  const WebSocket = transport.WebSocket ?? BuiltinWebSocket;
+  /** App-level heartbeats ("ping" answered "pong") instead of protocol pings: every third seed, and always without ping(). */
+  const heartbeat = seed % 3 == 0 || typeof WebSocket.prototype.ping != "function";
+  /** The transport's sockets in the order the client made them: one per relay connection (attempts are sequential). */
+  const sockets: Array<{ readyState: number }> = [];
   const queue = smallQueue ? { maxMessages: 20, maxBytes: 4 << 20, ttl: 300 } : { maxMessages: 100_000, maxBytes: 1 << 30, ttl: Infinity };
   const run = new PropertyRun({ runMs: 25_000, waitMs: 15_000 });
   const { say, problem } = run;
@@ -275,8 +316,10 @@ async function chaos(seed: number): Promise<void> {
 
   const options = { reconnect: RECONNECT, connectTimeout: CONNECT_TIMEOUT, queue, random: jitter };
   const ws = heartbeat
-    ? new ResilientWebSocket(proxy.url, { ...options, WebSocket: NoPingWebSocket, keepalive: { ...KEEPALIVE, message: "ping", isPong: (d) => d === "pong" } })
-    : new ResilientWebSocket(proxy.url, { ...options, keepalive: KEEPALIVE });
+    ? new ResilientWebSocket(proxy.url, { ...options, WebSocket: instrumented(WebSocket, false, sockets), keepalive: { ...KEEPALIVE, message: "ping", isPong: (d) => d === "pong" } })
+    : transport.WebSocket
+      ? new ResilientWebSocket(proxy.url, { ...options, WebSocket: instrumented(WebSocket, true, sockets), keepalive: KEEPALIVE })
+      : new ResilientWebSocket(proxy.url, { ...options, keepalive: KEEPALIVE });
   const sends = new Map<string, Sent>();
   const latest = new Map<number, Sent>();
   const acked = new Set<number>();
@@ -371,8 +414,12 @@ async function chaos(seed: number): Promise<void> {
     const high = Math.max(Math.min(RECONNECT.maxDelay, RECONNECT.minDelay * RECONNECT.factor ** attempt), retryAfter);
     if (!(attempt >= 1 && delay >= low && delay <= high)) problem(`reconnecting attempt ${attempt}: delay ${delay} outside [${low}, ${high}] (Retry-After ${retryAfter})`);
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (e) => {
+    const { code, wasClean } = e as CloseEvent;
     if (finalClose) problem(`close event after the final close`);
+    // The server sends no close frame before close(): every connection lost before it ends
+    // abnormally (RFC 6455 §7.1.5: 1006), whatever code the transport gives (Deno's: 0).
+    if (!closing && (code != 1006 || wasClean)) problem(`close event ${code} (wasClean ${wasClean}) before close(): expected 1006, not clean`);
     if (ws.state == "closed") finalClose = Date.now();
   });
 
@@ -391,8 +438,15 @@ async function chaos(seed: number): Promise<void> {
   ws.close();
   if (!(await run.until(() => finalClose > 0))) problem(`no final close after close()`);
   proxy.release();
-  if (!(await run.until(() => proxy.log.every((c) => c.clientClosed), 3000)))
-    problem(`the client left connections open: ${proxy.log.filter((c) => !c.clientClosed).map((c) => `#${c.id}`)}`);
+  // A transport without terminate() (Deno's, undici's) is given up with close(), as a browser's
+  // would be: its close frame goes out after what the socket still buffers, and its closing
+  // handshake waits for the server's reply, which a blackhole never forwards (a slow link, a MiB
+  // message later), and neither has a timeout for that wait, so the TCP connection stays open
+  // until the relay closes it. There the client did what it can if that socket is CLOSING.
+  const terminates = typeof WebSocket.prototype.terminate == "function";
+  const stalled = (c: Relayed) => !terminates && sockets[c.id]?.readyState == 2;
+  const leftOpen = () => proxy.log.filter((c) => !c.clientClosed && !stalled(c));
+  if (!(await run.until(() => leftOpen().length == 0, 3000))) problem(`the client left connections open: ${leftOpen().map((c) => `#${c.id}`)}`);
   await proxy.close();
   await peer.close();
 
@@ -408,13 +462,18 @@ async function chaos(seed: number): Promise<void> {
     }
   });
   const lostInTransit: string[] = [];
+  // Lost in transit: with ws, Deno's and undici's WebSocket that includes what the transport never
+  // sent, since their bufferedAmount reads 0 once the connection has closed (WHATWG keeps it): a
+  // connection the relay cuts reports nothing "unsent" there, only one the client gives up itself
+  // (it reads bufferedAmount before closing). What was queued is still never lost silently.
   for (const s of sends.values()) {
     if (s.received > 1) problem(`${s.key} received ${s.received} times`);
     if (s.drops.length > 1) problem(`${s.key} dropped ${s.drops.length} times (${s.drops})`);
     // "unsent" means the transport may not have sent it (README): a connection that ends with an
     // error leaves no exact count (Node drops the socket's handle, whose count of unwritten bytes
-    // made bufferedAmount exact; TLS, Deno and Bun count whole writes), so a message of a write
-    // cut short may have reached the server and still be reported. Any other drop reason is final.
+    // made bufferedAmount exact; TLS, Deno and Bun count whole writes; ws's bufferedAmount counts
+    // frame headers too, and Deno's WebSocket a message until all of it is written), so a message
+    // that reached the server may still be reported. Any other drop reason is final.
     if (s.received && s.drops.some((reason) => reason != "unsent")) problem(`${s.key} received and dropped (${s.drops})`);
     if (!s.received && !s.drops.length) s.conn === undefined ? problem(`${s.key} (${s.result}) neither received nor dropped, nor handed to a connection: lost silently`) : lostInTransit.push(s.key);
   }
@@ -434,6 +493,11 @@ async function chaos(seed: number): Promise<void> {
     if (!given || given.reason != reason || given.at - b > bound + SLACK)
       problem(`relay #${c.id} blackholed at +${b - t0}ms: given up ${given ? `as "${given.reason}" ${given.at - b}ms later` : "never"}, not as "${reason}" within ${bound} + ${SLACK}ms`);
   }
+  // A refused handshake (RST at accept, 503) fails the attempt at once, not by the connect timeout.
+  for (const c of proxy.log.filter((c) => c.fault.kind == "reset" || c.fault.kind == "503")) {
+    const given = reconnects.find((r) => r.nextConnection == c.id + 1);
+    if (given?.reason == "connect timeout") problem(`relay #${c.id} (${c.fault.kind}): given up only by the connect timeout, ${given.at - c.acceptedAt}ms later`);
+  }
   // Backoff: the connection after each `reconnecting` comes no sooner than its delay.
   for (const r of reconnects) {
     const nextConn = proxy.log[r.nextConnection];
@@ -446,9 +510,11 @@ async function chaos(seed: number): Promise<void> {
   for (const e of escaped) problem(`escaped: ${e}`);
   await run.checkLeftovers();
   const faults = proxy.log.map((c) => c.fault.kind).reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
-  console.log(`seed ${seed}${heartbeat ? " (heartbeats)" : ""}${smallQueue ? " (small queue)" : ""}: ${proxy.log.length} connections (${[...faults].map(([k, n]) => `${k} ${n}`).join(", ")}), ${opens} opens, ${sends.size} sends of ${seq} messages, ${dropEvents} drops (${[...[...sends.values()].flatMap((s) => s.drops).reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<string, number>())].map(([r, n]) => `${r} ${n}`).join(", ")}), ${lostInTransit.length} lost in transit`);
-  if (run.problems.length) run.problems[0] = `seed ${seed} (replay: CHAOS_SEED=${seed}): ${run.problems[0]}`;
+  console.log(`${transport.WebSocket ? `${transport.name}, ` : ""}seed ${seed}${heartbeat ? " (heartbeats)" : ""}${smallQueue ? " (small queue)" : ""}: ${proxy.log.length} connections (${[...faults].map(([k, n]) => `${k} ${n}`).join(", ")}), ${opens} opens, ${sends.size} sends of ${seq} messages, ${dropEvents} drops (${[...[...sends.values()].flatMap((s) => s.drops).reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<string, number>())].map(([r, n]) => `${r} ${n}`).join(", ")}), ${lostInTransit.length} lost in transit`);
+  if (run.problems.length) run.problems[0] = `${transport.name}, seed ${seed} (replay: CHAOS_TRANSPORT=${transport.name} CHAOS_SEED=${seed}): ${run.problems[0]}`;
   run.finish({ hung: run.hung, verbose: VERBOSE });
 }
 
-for (const seed of SEEDS) test(`chaos through a faulty relay keeps every message accounted for, in order, with keepalive and backoff (seed ${seed})`, () => chaos(seed));
+for (const transport of TRANSPORTS.filter((t) => [undefined, t.name].includes(env("CHAOS_TRANSPORT"))))
+  for (const seed of transport.WebSocket ? OTHER_SEEDS : SEEDS)
+    test(`chaos through a faulty relay keeps every message accounted for, in order, with keepalive and backoff (${transport.WebSocket ? `${transport.name}, ` : ""}seed ${seed})`, () => chaos(seed, transport));
