@@ -496,7 +496,9 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
       !final &&
       this.#state != S.Closing &&
       retry &&
-      (now && !this.#hid ? { attempt: 1, delay: 0 } : this.#off || this.#hid ? { attempt: this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r!, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
+      // Paused (offline, cached page): no attempt spent, but a stable connection still resets the
+      // count (without reconnect options, `up >= undefined` is false).
+      (now && !this.#hid ? { attempt: 1, delay: 0 } : this.#off || this.#hid ? { attempt: up >= r?.resetAfter! ? 0 : this.#attempt, delay: -1 } : nextAttempt(this.#attempt, up, r!, ev.code == TRY_AGAIN_LATER, o.random, this.#wait));
     this.#wait = 0;
     if (!next) return this.#end(ev);
     this.#set(S.Reconnecting);

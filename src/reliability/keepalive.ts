@@ -3,7 +3,7 @@ import type { Clock } from "./clock.js";
 export interface Keepalive {
   /** Inbound traffic seen; `reply` marks a pong or heartbeat reply, which measures the round trip. */
   alive(reply?: boolean): void;
-  /** Probe now (a page back from the background must not trust a stale socket). */
+  /** Probe now (a page back from the background must not trust a stale socket), unless a probe is unanswered. */
   probe(): void;
   /** Returns undefined, so `ka = ka?.stop()` both stops and forgets. */
   stop(): undefined;
@@ -45,9 +45,9 @@ export function keepalive(
       last = clock.now();
       if (reply && sentAt >= 0) rtt?.(last - sentAt);
     },
+    // A probe already unanswered keeps its deadline: probing again would postpone dead().
     probe() {
-      clock.clearTimeout(timer);
-      send();
+      if (sentAt < 0) clock.clearTimeout(timer), send();
     },
     stop: () => void clock.clearTimeout(timer),
   };

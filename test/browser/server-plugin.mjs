@@ -19,12 +19,21 @@
 //   ws:offered   → { path } → the Sec-WebSocket-Protocol header of each connection on that path, as
 //                  sent ("" when none), in connection order
 //   ws:echo      → { path, echo } → false: the server keeps logging that path's messages but stops
-//                  echoing them, on its current and later connections (reply later with ws:send)
+//                  echoing them, on its current and later connections (reply later with ws:send);
+//                  heartbeats are still answered (a busy application, not a dead link)
+//   ws:received-by-connection → { path } → the text messages of each connection on that path, one
+//                  array per connection in connection order (heartbeats left out)
+//   ws:close     → { path, code, reason } → close every connection on that path with a close frame
+//                  (1001 going away, 1011 server error, 4000 an application code, …)
 //   ws:closes    → { path } → [code, reason] of every connection on that path that closed, as the
 //                  server saw it (1006 for a dropped TCP connection)
 //   net:online   → { online } → CDP Network.overrideNetworkState: flips navigator.onLine and fires
 //                  the window's offline/online events (page.setOfflineMode would also cut the
 //                  runner's own connection to the page)
+//   ws:refuse    → { modes } → the next upgrades, one mode each, replacing any still pending ("503": answered 503 with
+//                  Retry-After: 1; "hang": never answered, so only the client's connect timeout ends
+//                  it); → how many of each were served so far, { 503, hang }
+//   env:chaos-seed → process.env.CHAOS_SEED ("" when unset): replays seeds of chaos.test.ts
 //   page:back-forward → { url, away, stayMs, path, push } → opens `url` in a page of its own (the
 //                  test's page cannot navigate), waits for `window.ready`, navigates to `away`, stays
 //                  `stayMs`, sends `push` to every connection on `path` still open (what a server
@@ -65,11 +74,28 @@ class TestServer {
   silent = new Set();
   /** @type {Map<string, Array<[number, string]>>} */
   closes = new Map();
+  /** @type {Map<string, string[][]>} text messages per connection, heartbeats left out */
+  byConnection = new Map();
+  /** @type {Array<"503" | "hang">} what the next upgrades get instead of an answer (ws:refuse) */
+  refuse = [];
+  refused = { 503: 0, hang: 0 };
+  /** @type {Set<import("node:net").Socket>} sockets of upgrades left hanging, destroyed by stop() */
+  hanging = new Set();
 
   async start() {
     if (this.http) return this.port;
     const http = createServer((_req, res) => res.writeHead(426).end());
-    const wss = new WebSocketServer({ server: http, handleProtocols: (protocols, request) => this.#pick(protocols, request) });
+    const wss = new WebSocketServer({
+      server: http,
+      handleProtocols: (protocols, request) => this.#pick(protocols, request),
+      verifyClient: (info, done) => {
+        const mode = this.refuse.shift();
+        if (mode) this.refused[mode] += 1;
+        if (mode === "503") done(false, 503, "Service Unavailable", { "Retry-After": "1" });
+        else if (mode === "hang") this.hanging.add(info.req.socket);
+        else done(true);
+      },
+    });
     wss.on("connection", (socket, request) => {
       const path = request.url ?? "/";
       const log = this.offered.get(path) ?? [];
@@ -100,6 +126,8 @@ class TestServer {
   #accept(socket, path) {
     this.connections.set(path, (this.connections.get(path) ?? 0) + 1);
     this.paths.set(socket, path);
+    const mine = [];
+    this.byConnection.set(path, [...(this.byConnection.get(path) ?? []), mine]);
     socket.on("error", () => {});
     socket.on("close", (code, reason) => {
       const log = this.closes.get(path) ?? [];
@@ -114,12 +142,14 @@ class TestServer {
       } else {
         log.push({ text: toBuffer(data).toString("utf8") });
       }
-      if (this.muted.has(socket) || this.silent.has(path)) return;
-      if (!isBinary && toBuffer(data).toString("utf8") === HEARTBEAT_PING) {
+      const ping = !isBinary && toBuffer(data).toString("utf8") === HEARTBEAT_PING;
+      if (!isBinary && !ping) mine.push(toBuffer(data).toString("utf8"));
+      if (this.muted.has(socket)) return;
+      if (ping) {
         socket.send(HEARTBEAT_PONG);
         return;
       }
-      socket.send(data, { binary: isBinary });
+      if (!this.silent.has(path)) socket.send(data, { binary: isBinary });
     });
   }
 
@@ -161,6 +191,8 @@ class TestServer {
     this.http = undefined;
     this.wss = undefined;
     for (const client of wss.clients) client.terminate();
+    for (const socket of this.hanging) socket.destroy();
+    this.hanging.clear();
     await new Promise((resolve) => wss.close(() => resolve(undefined)));
     http.closeAllConnections();
     await new Promise((resolve) => http.close(() => resolve(undefined)));
@@ -235,7 +267,7 @@ export function wsServerPlugin() {
     },
 
     async executeCommand({ command, payload, session }) {
-      if (!/^(ws|net|page):/.test(command)) return undefined;
+      if (!/^(ws|net|page|env):/.test(command)) return undefined;
       const server = serverFor(session);
       switch (command) {
         case "ws:url":
@@ -276,6 +308,15 @@ export function wsServerPlugin() {
           return server.connections.get(payload.path) ?? 0;
         case "ws:closes":
           return server.closes.get(payload.path) ?? [];
+        case "ws:received-by-connection":
+          return server.byConnection.get(payload.path) ?? [];
+        case "ws:close":
+          return server.each(payload.path, (client) => client.close(payload.code, payload.reason));
+        case "ws:refuse":
+          server.refuse = [...payload.modes];
+          return server.refused;
+        case "env:chaos-seed":
+          return process.env.CHAOS_SEED ?? "";
         case "page:back-forward":
           return backForward(session.browser.getPage(session.id).browser(), server, payload);
         case "net:online": {

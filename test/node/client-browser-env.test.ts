@@ -61,6 +61,27 @@ test("created while navigator.onLine is false, then connected: the flag was wron
   ws.close();
 });
 
+test("a stable connection lost while offline starts a fresh backoff series: the pause keeps no stale attempt count", async () => {
+  // Found by test/browser/chaos.test.ts: the offline pause kept the attempt count of the failures
+  // before the stable connection, so the first failure after `online` waited as the 4th retry.
+  const win = fakeWindow();
+  const { ws, clock, sockets, last } = client(win, { reconnect: { minDelay: 100, maxDelay: 100_000, jitter: "none", resetAfter: 1000 } });
+  const log = record(ws, ["reconnecting"], (e) => `${e.attempt} ${e.delay}`);
+  await flush();
+  for (const delay of [100, 200, 400]) last().serverClose(1006), await clock.advance(delay);
+  last().serverOpen();
+  await clock.advance(5000); // stable: the failures before it no longer count
+  win.dispatchEvent(new Event("offline"));
+  last().serverClose(1006);
+  assert.equal(ws.attempt, 0, "paused after a stable connection: no retry spent yet");
+  win.dispatchEvent(new Event("online"));
+  await flush();
+  assert.equal(sockets.length, 5, "online: at once");
+  last().serverClose(1006);
+  assert.deepEqual(log, ["reconnecting:1 100", "reconnecting:2 200", "reconnecting:3 400", "reconnecting:1 100"]);
+  ws.close();
+});
+
 test("pagehide (persisted) closes with 1000 and waits; pageshow connects at once, without spending attempts", async () => {
   const win = fakeWindow();
   const { ws, clock, sockets, last } = client(win, { reconnect: { minDelay: 20_000, maxDelay: 30_000 } });
@@ -163,6 +184,21 @@ test("online while open probes the link: a network change can leave the socket h
   assert.equal((last() as PingSocket).pings, 1, "probed at once");
   await clock.advance(1000);
   assert.equal(ws.state, "reconnecting", "no answer within the timeout: the link is dead");
+  ws.close();
+});
+
+test("online again while a probe is unanswered does not postpone the verdict: a flapping network cannot hide a dead link", async () => {
+  const win = fakeWindow();
+  const { ws, clock, last } = client(win, { keepalive: { interval: 60_000, timeout: 500 } }, true);
+  await flush();
+  last().serverOpen();
+  await clock.advance(5000);
+  win.dispatchEvent(new Event("online"));
+  await clock.advance(300);
+  win.dispatchEvent(new Event("online"));
+  assert.equal((last() as PingSocket).pings, 1, "the unanswered probe stands");
+  await clock.advance(200);
+  assert.equal(ws.state, "reconnecting", "dead timeout after the first probe");
   ws.close();
 });
 

@@ -49,6 +49,19 @@ test("probe() probes at once and the timeout applies", async () => {
   assert.deepEqual(log, ["probe@100", "dead@400"]);
 });
 
+test("probe() while a probe is unanswered does not postpone dead(): a flapping network cannot hide a dead link", async () => {
+  // online and visibilitychange call probe(): each used to send again and restart the timeout, so
+  // events coming more often than `timeout` kept a half-open link alive for ever.
+  const { clock, log, k } = setup();
+  await clock.advance(1000);
+  for (let i = 0; i < 5; i++) {
+    await clock.advance(100);
+    k.probe();
+  }
+  await clock.advance(1000);
+  assert.deepEqual(log, ["probe@1000", "dead@1300"]);
+});
+
 test("stop() clears the timer", async () => {
   const { clock, log, k } = setup();
   k.stop();
