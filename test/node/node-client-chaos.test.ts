@@ -37,8 +37,8 @@
 //   (uncaughtException, unhandledRejection); no timer, socket or handle left after close(), and
 //   every connection the client gave up closed on its side.
 // Even seeds use a small queue (20 messages, ttl 300 ms), odd seeds a big one without ttl.
-// CHAOS_SEED=n replays one seed; CHAOS_SEEDS=k runs seeds 1..k (default 6 for the built-in client,
-// 4 for each other transport); CHAOS_TRANSPORT=name runs one transport (built-in, ws, Deno, Bun,
+// CHAOS_SEED=n replays one seed; CHAOS_SEEDS=k runs seeds 1..k (default 4 for the built-in client,
+// 3 for each other transport); CHAOS_TRANSPORT=name runs one transport (built-in, ws, Deno, Bun,
 // undici); CHAOS_VERBOSE=1 prints the log.
 import { test } from "node:test";
 import net from "node:net";
@@ -54,8 +54,8 @@ import { PropertyRun, sleep } from "./node-client-property-helpers.js";
 const env = (name: string): string | undefined => globalThis.process?.env?.[name];
 const seeds = (n: number) => (env("CHAOS_SEED") !== undefined ? [Number(env("CHAOS_SEED"))] : Array.from({ length: Number(env("CHAOS_SEEDS") ?? n) }, (_, i) => i + 1));
 /** Seeds of the built-in client, and of each other transport (fewer: the file's time adds up). */
-const SEEDS = seeds(6);
-const OTHER_SEEDS = seeds(4);
+const SEEDS = seeds(4);
+const OTHER_SEEDS = seeds(3);
 const VERBOSE = env("CHAOS_VERBOSE") === "1";
 
 const CHAOS_MS = 2500;

@@ -308,8 +308,11 @@ async function resilientCycles(deflate: boolean): Promise<void> {
     assert.ok(refusing.requests.length >= (WARMUP + 2 * CLIENT_CYCLES) / 4 - 1, "the refusing server was asked");
     // The closed client keeps its last socket (protocol and extensions still read from it); once
     // the application drops the client, nothing of any connection is left.
-    assert.deepEqual(await tracker.survivors(), [], `${label}: objects of the last connection were not collected`);
-    assert.equal(client.deref(), undefined, `${label}: the closed client was not collected`);
+    // Bun's collector scans the stack conservatively: a stale word can keep the newest objects
+    // (one CI run kept the last connection's socket, WebSocket and Connection through five gcs).
+    // There only what is older must go; growth is what the cycles check.
+    assert.deepEqual(await tracker.survivors(bun ? tracker.generation : Infinity), [], `${label}: objects of the last connection were not collected`);
+    if (!bun) assert.equal(client.deref(), undefined, `${label}: the closed client was not collected`);
   } finally {
     // After a failed check too: a client left reconnecting would spin on the closed peer.
     cleanup.stop();
@@ -541,7 +544,8 @@ test("leak: plain WebSockets opened and closed every way leave nothing behind", 
     for (let i = 0; i < SOCKET_CYCLES; i++) await cycle();
     await check.checkpoint(true);
     check.assertNoGrowth(SOCKET_CYCLES, "plain WebSockets (12 per cycle)");
-    assert.deepEqual(await tracker.survivors(), [], "objects of closed WebSockets were not collected");
+    // Bun: the newest generation may be held by a conservative stack scan (see resilientCycles).
+    assert.deepEqual(await tracker.survivors(bun ? tracker.generation : Infinity), [], "objects of closed WebSockets were not collected");
     assert.equal(tracker.made.get("WebSocket"), 12 * (WARMUP + 2 * SOCKET_CYCLES));
     assert.ok((tracker.made.get("tls.TLSSocket") ?? 0) > 0 && (tracker.made.get("Connection") ?? 0) > 0 && (tracker.made.get("zlib.InflateRaw") ?? 0) > 0, "the tracker saw the sockets");
   } finally {
