@@ -38,6 +38,7 @@
 import { executeServerCommand } from "@web/test-runner-commands";
 import { ResilientWebSocket } from "../../src/index.js";
 import { canMove, stateNames, type S, type State } from "../../src/client/state.js";
+import { prng } from "../shared/prng.js";
 import { server, uniquePath } from "./helpers.js";
 
 const CHAOS_MS = 4_000;
@@ -52,17 +53,6 @@ const CONNECT_TIMEOUT = 1_000;
 
 const command = <T>(name: string, payload?: object) => executeServerCommand<T, object | undefined>(name, payload);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Fault = { at: number } & (
   | { kind: "drop" | "mute" | "stop" | "offline" | "echo-off" | "503" | "hang" }
