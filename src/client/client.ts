@@ -451,7 +451,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const n = sizeOf(d);
     const sent = this.#sent;
     s.send(d);
-    if (m != HEARTBEAT) st.messagesOut++, (st.bytesOut += n), this[ON_SEND]?.(m);
+    if (m !== HEARTBEAT) st.messagesOut++, (st.bytesOut += n), this[ON_SEND]?.(m);
     // Remember the messages the transport's bufferedAmount still covers (the newest ones).
     const b = s.bufferedAmount;
     if (b > 0) sent.push([m, n]), (this.#sentBytes += n);
@@ -467,7 +467,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   #unsent(sent: Array<[Out | typeof HEARTBEAT, number]>, left: number) {
     let i = sent.length;
     for (; i && left > 0; ) left -= sent[--i]![1];
-    for (const [m] of sent.splice(i)) m != HEARTBEAT && this.#drop(m, "unsent");
+    for (const [m] of sent.splice(i)) m !== HEARTBEAT && this.#drop(m, "unsent");
   }
 
   /** The messages `s` may not have sent yet (see #send), taken from the current connection's count. */
