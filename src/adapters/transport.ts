@@ -31,6 +31,11 @@ export interface TransportSocket {
   onerror: ((event: Event) => unknown) | null;
   send(data: SendData): void;
   close(code?: number, reason?: string): void;
+  /**
+   * Bytes received so far, counted as they arrive rather than per complete message (the built-in
+   * client): keepalive takes them as a sign of life while a large message is still arriving.
+   */
+  readonly bytesReceived?: number;
   /** Protocol ping (built-in client, `ws`). Absent in browsers, undici and Deno's global. */
   ping?(data?: string | ArrayBufferView | ArrayBuffer): void;
   /** `ws` reports pongs through its EventEmitter `on("pong")`. */

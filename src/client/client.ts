@@ -133,6 +133,8 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
   /** [message, bytes] handed to the transport and maybe not transmitted yet, oldest first (see #send). */
   #sent: Array<[Out | typeof HEARTBEAT, number]> = [];
   #sentBytes = 0;
+  /** Bytes handed to transports, heartbeats included (keepalive compares it with bufferedAmount). */
+  #out = 0;
   /** What opened() returns while the client is not open yet. */
   #opening?: Promise<void>;
   #st = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, lastRtt: undefined as number | undefined };
@@ -414,7 +416,18 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
           }));
     if (probe) {
       const n = this.#n;
-      const ka = (this.#ka = keepalive(k, c, probe, () => this.#fail(s, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt)));
+      // Bytes moved since last asked (see keepalive()): received (only the built-in client counts
+      // them before a message is complete), or taken from a backlog (bufferedAmount > 0 at either
+      // reading: a transport holds bytes only while the network does not take them, so bytes
+      // leaving it then mean the peer acknowledges; into free socket buffers they would prove nothing).
+      let r = 0, left = 0, b = 0;
+      const moving = () => {
+        const r2 = s.bytesReceived ?? 0, b2 = s.bufferedAmount, left2 = this.#out - b2;
+        const moved = r2 > r || (left2 > left && (b || b2) > 0);
+        r = r2, left = left2, b = b2;
+        return moved;
+      };
+      const ka = (this.#ka = keepalive(k, c, probe, () => this.#fail(s, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt), moving));
       const pong = () => n == this.#n && ka.alive(true);
       s.on ? s.on("pong", pong) : s.addEventListener?.("pong", pong);
     }
@@ -451,6 +464,7 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     const n = sizeOf(d);
     const sent = this.#sent;
     s.send(d);
+    this.#out += n;
     if (m !== HEARTBEAT) st.messagesOut++, (st.bytesOut += n), this[ON_SEND]?.(m);
     // Remember the messages the transport's bufferedAmount still covers (the newest ones).
     const b = s.bufferedAmount;

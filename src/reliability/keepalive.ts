@@ -14,6 +14,12 @@ export interface Keepalive {
  * the quiet period cheaply (a timestamp, no timer churn per message). After `interval` ms of silence
  * `probe` is called (protocol ping or heartbeat message); if still nothing arrives within `timeout`,
  * `dead` is called. A silent link is therefore declared dead within `interval + timeout`.
+ *
+ * A link busy with a large message is not silent, though no message completes: the probe (or its
+ * answer) waits behind the message's bytes, which TCP delivers in order. `moving`, asked when the
+ * probe goes and again when its time is up, says whether bytes moved in between (received, or taken
+ * from a backlog the transport had to wait for); while they do, the probe gets another `timeout`.
+ * Bytes stop moving soon after a link dies, so a dead link costs at most about one more `timeout`.
  */
 export function keepalive(
   o: { interval: number; timeout: number },
@@ -21,6 +27,7 @@ export function keepalive(
   probe: () => void,
   dead: () => void,
   rtt?: (ms: number) => void,
+  moving?: () => boolean,
 ): Keepalive {
   let last = clock.now();
   let sentAt = -1;
@@ -30,10 +37,12 @@ export function keepalive(
     sentAt = clock.now();
     arm(o.timeout);
     probe();
+    // After the probe: its own bytes (a heartbeat message) leaving are no sign of life.
+    moving?.();
   };
   function tick() {
     if (sentAt >= 0) {
-      if (last < sentAt) return dead();
+      if (last < sentAt) return moving?.() ? arm(o.timeout) : dead();
       sentAt = -1;
     }
     const quiet = clock.now() - last;

@@ -18,6 +18,7 @@ import "../node/node-client-fuzz.test.ts";
 import "../node/node-client-send-fuzz.test.ts";
 import "../node/node-client-buffered.test.ts";
 import "../node/node-client-held-frames.test.ts";
+import "../node/node-client-keepalive.test.ts";
 import "../node/node-client-close-backlog.test.ts";
 import "../node/node-client-reentrancy-property.test.ts";
 import "../node/node-client-chaos.test.ts";

@@ -497,6 +497,71 @@ test("keepalive with an application heartbeat: message/isPong, replies not deliv
   ws.close();
 });
 
+test("keepalive: bytes the transport receives while a probe waits (a large message arriving) keep the connection; once they stop, it is dead", async () => {
+  // The pong comes after the message (TCP keeps order), and no message event fires until the
+  // message is complete: the built-in client's bytesReceived shows the link is busy, not dead.
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
+  await flush();
+  const s = last() as PingSocket & { bytesReceived: number };
+  s.bytesReceived = 0;
+  s.serverOpen();
+  await clock.advance(1000);
+  assert.equal(s.pings, 1);
+  for (let i = 0; i < 8; i++) {
+    s.bytesReceived += 65536;
+    await clock.advance(250);
+  }
+  assert.equal(ws.state, "open", "4 timeouts later, bytes still arriving");
+  let deadAt = -1;
+  ws.on("statechange", (e) => e.to == "reconnecting" && (deadAt = clock.t));
+  const stoppedAt = clock.t;
+  await clock.advance(2000);
+  assert.ok(deadAt > 0 && deadAt - stoppedAt <= 500, `dead ${deadAt - stoppedAt} ms after the bytes stopped`);
+  ws.close();
+});
+
+test("keepalive: a send backlog that drains (bufferedAmount falls) keeps the connection; a stuck one does not", async () => {
+  // The probe waits behind the backlog; bytes leaving a transport that had to hold them mean the
+  // peer acknowledges them, in browsers (heartbeat message) as with pings.
+  for (const ping of [true, false]) {
+    const { ws, clock, last } = client(ping ? { keepalive: { interval: 1000, timeout: 500 } } : { keepalive: { interval: 1000, timeout: 500, message: "hb", isPong: (d) => d == "hb-ok" } }, ping);
+    await flush();
+    const s = last();
+    s.serverOpen();
+    s.bufferedAmount = 4_000_000;
+    ws.send(new Uint8Array(4_000_000));
+    await clock.advance(1000);
+    for (let i = 0; i < 6; i++) {
+      s.bufferedAmount -= 500_000;
+      await clock.advance(250);
+    }
+    assert.equal(ws.state, "open", `${ping ? "ping" : "heartbeat"}: the backlog drains, the link is busy`);
+    // The backlog stops draining: the link died.
+    const stuckAt = clock.t;
+    let deadAt = -1;
+    ws.on("statechange", (e) => e.to == "reconnecting" && (deadAt = clock.t));
+    await clock.advance(2000);
+    assert.ok(deadAt > 0 && deadAt - stuckAt <= 1000, `${ping ? "ping" : "heartbeat"}: dead ${deadAt - stuckAt} ms after the backlog stuck`);
+    ws.close();
+  }
+});
+
+test("keepalive: sends the transport takes at once prove nothing (free socket buffers), so a dead link is still dead within interval + timeout", async () => {
+  // On a dead link the kernel still takes writes until its buffer is full: bufferedAmount stays 0.
+  const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
+  await flush();
+  const s = last() as PingSocket;
+  s.serverOpen();
+  let deadAt = -1;
+  ws.on("statechange", (e) => e.to == "reconnecting" && (deadAt = clock.t));
+  for (let i = 0; i < 12; i++) {
+    ws.send(new Uint8Array(10_000));
+    await clock.advance(125);
+  }
+  assert.equal(deadAt, 1500);
+  ws.close();
+});
+
 test("a sent message is never converted to a primitive: a 40 MiB Uint8Array is not joined into a string, a message's toString is not called", async () => {
   // `m != HEARTBEAT` (loose, against a symbol) ran ToPrimitive on every message sent, and again on
   // each one reported unsent: for a typed array that is Array#join, 600 ms for 40 MiB in Node,

@@ -68,3 +68,40 @@ test("stop() clears the timer", async () => {
   await clock.advance(10_000);
   assert.deepEqual(log, []);
 });
+
+test("a probe waiting behind moving bytes gets another timeout each time they moved, and dead() once they stop", async () => {
+  // A large message on the link: the probe, or its answer, waits behind its bytes (TCP keeps order).
+  const clock = new FakeClock();
+  const log: string[] = [];
+  const answers = [true, true, false];
+  const asked: number[] = [];
+  const moving = () => (asked.push(clock.t), asked.length > 1 ? answers.shift()! : false);
+  const k = keepalive({ interval: 1000, timeout: 300 }, clock, () => log.push(`probe@${clock.t}`), () => log.push(`dead@${clock.t}`), undefined, moving);
+  await clock.advance(5000);
+  // Asked when the probe goes (its baseline), then at each expiry.
+  assert.deepEqual(asked, [1000, 1300, 1600, 1900]);
+  assert.deepEqual(log, ["probe@1000", "dead@1900"]);
+  k.stop();
+});
+
+test("the answer that comes after the bytes ahead of it ends the wait; the round trip counts from the probe", async () => {
+  const clock = new FakeClock();
+  const log: string[] = [];
+  const rtts: number[] = [];
+  const k = keepalive({ interval: 1000, timeout: 300 }, clock, () => log.push(`probe@${clock.t}`), () => log.push(`dead@${clock.t}`), (ms) => rtts.push(ms), () => true);
+  await clock.advance(1700);
+  k.alive(true);
+  await clock.advance(1000);
+  assert.deepEqual(log, ["probe@1000", "probe@2700"]);
+  assert.deepEqual(rtts, [700]);
+  k.stop();
+  assert.equal(clock.timers.size, 0);
+});
+
+test("without `moving`, an unanswered probe is dead after exactly one timeout", async () => {
+  const clock = new FakeClock();
+  const log: string[] = [];
+  keepalive({ interval: 1000, timeout: 300 }, clock, () => log.push(`probe@${clock.t}`), () => log.push(`dead@${clock.t}`), undefined, () => false);
+  await clock.advance(5000);
+  assert.deepEqual(log, ["probe@1000", "dead@1300"]);
+});

@@ -103,6 +103,8 @@ export class Connection implements FrameHandler {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #tcpClosed = false;
   #finished = false;
+  /** Bytes read after the handshake's response head (see WebSocket#bytesReceived). */
+  bytesReceived = 0;
 
   constructor(owner: ConnectionOwner, socket: net.Socket, config: ConnectionConfig) {
     this.#owner = owner;
@@ -155,6 +157,7 @@ export class Connection implements FrameHandler {
     // code that adds its message listener after `await`ing open still gets a server's greeting.
     this.#inbox = [];
     this.#holding = true;
+    this.bytesReceived += rest.length;
     if (rest.length > 0) this.#decoder.push(rest);
     setImmediate(() => {
       this.#holding = false;
@@ -451,6 +454,7 @@ export class Connection implements FrameHandler {
   }
 
   onData(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
     const sender = this.#sender;
     sender.beginBatch();
     try {

@@ -210,6 +210,15 @@ export class WebSocket extends EventTarget {
     return (this.#connection?.bufferedAmount ?? 0) + this.#discarded;
   }
 
+  /**
+   * Bytes received after the handshake (frames, as they arrive: a large message counts while it is
+   * still arriving). Not in the W3C API: ResilientWebSocket's keepalive reads it, so a link busy
+   * delivering a long message is not taken for dead; it can also show a download's progress.
+   */
+  get bytesReceived(): number {
+    return this.#connection?.bytesReceived ?? 0;
+  }
+
   get onopen(): Handler<Event> {
     return this.#onopen;
   }
