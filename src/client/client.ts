@@ -417,17 +417,20 @@ export class ResilientWebSocket<In = RawData, Out = SendData> extends EventTarge
     if (probe) {
       const n = this.#n;
       // Bytes moved since last asked (see keepalive()): received (only the built-in client counts
-      // them before a message is complete), or taken from a backlog (bufferedAmount > 0 at either
-      // reading: a transport holds bytes only while the network does not take them, so bytes
-      // leaving it then mean the peer acknowledges; into free socket buffers they would prove nothing).
-      let r = 0, left = 0, b = 0;
+      // them before a message is complete), or bytes ahead of the probe leaving the transport's
+      // backlog. `due` is what was handed over up to the probe: while less than that has left
+      // (bufferedAmount > 0 then), the probe waits behind it, and its leaving means the peer's TCP
+      // takes it. Messages sent after the probe leaving would only show that, not that the peer
+      // answers: a peer that reads but never answers must not be kept alive by our own sending.
+      let r = 0, left = 0, due = 0;
+      const probing = () => (probe(), (due = this.#out));
       const moving = () => {
-        const r2 = s.bytesReceived ?? 0, b2 = s.bufferedAmount, left2 = this.#out - b2;
-        const moved = r2 > r || (left2 > left && (b || b2) > 0);
-        r = r2, left = left2, b = b2;
+        const r2 = s.bytesReceived ?? 0, left2 = this.#out - s.bufferedAmount;
+        const moved = r2 > r || (left2 > left && left < due);
+        r = r2, left = left2;
         return moved;
       };
-      const ka = (this.#ka = keepalive(k, c, probe, () => this.#fail(s, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt), moving));
+      const ka = (this.#ka = keepalive(k, c, probing, () => this.#fail(s, "keepalive timeout"), (rtt) => (this.#st.lastRtt = rtt), moving));
       const pong = () => n == this.#n && ka.alive(true);
       s.on ? s.on("pong", pong) : s.addEventListener?.("pong", pong);
     }

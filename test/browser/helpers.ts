@@ -6,7 +6,8 @@ import { executeServerCommand } from "@web/test-runner-commands";
 // keep importing everything from here.
 export { collectEvents, nextEvent } from "../shared/events.js";
 
-export type Received = { text: string } | { binary: number[] };
+/** A binary message above 64 KiB is logged as its digest (`at`: the server's Date.now() on arrival). */
+export type Received = { text: string } | { binary: number[] } | { digest: { length: number; sha1: string; at: number } };
 
 /** Clients a test opened; each test file's afterEach takes and closes them (one page per file). */
 const tracked: Array<{ close(): void }> = [];
@@ -31,6 +32,14 @@ export const server = {
   received: (path: string) => executeServerCommand<Received[], { path: string }>("ws:received", { path }),
   connections: (path: string) => executeServerCommand<number, { path: string }>("ws:connections", { path }),
   send: (path: string, text: string) => executeServerCommand<number, { path: string; text: string }>("ws:send", { path, text }),
+  /** A URL for `path` through a relay that reads the browser's bytes at about `bytesPerSecond`. */
+  throttledUrl: (path: string, bytesPerSecond: number) =>
+    executeServerCommand<string, { path: string; bytesPerSecond: number }>("ws:throttled-url", { path, bytesPerSecond }),
+  /** The relay of `path` stops reading and forwarding, sockets left open; → connections blackholed. */
+  blackhole: (path: string) => executeServerCommand<number, { path: string }>("ws:blackhole", { path }),
+  /** Bytes the server's sockets on `path` have read so far (TCP, frames and handshake included). */
+  bytesRead: (path: string) => executeServerCommand<number, { path: string }>("ws:bytes-read", { path }),
+  echo: (path: string, echo: boolean) => executeServerCommand<boolean, { path: string; echo: boolean }>("ws:echo", { path, echo }),
   setOnline: (online: boolean) => executeServerCommand<boolean, { online: boolean }>("net:online", { online }),
   backForward: (payload: { url: string; away: string; stayMs: number; path: string; push: string }) =>
     executeServerCommand<{ restored: boolean; events: string[]; closes: Array<[number, string]> }, typeof payload>("page:back-forward", payload),

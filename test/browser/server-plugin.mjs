@@ -6,7 +6,14 @@
 //   ws:stop      → close the server: connections terminated, port no longer listening
 //   ws:start     → listen again on the same port
 //   ws:mute      → the current connections stop answering and never close (a half-open link)
-//   ws:received  → { path } → every message the server received on that path, in order
+//   ws:received  → { path } → every message the server received on that path, in order; binary
+//                  ones above 64 KiB as { digest: { length, sha1, at } } (at: Date.now() on arrival)
+//   ws:throttled-url → { path, bytesPerSecond } → "ws://127.0.0.1:RELAY/path": a TCP relay of its own
+//                  for that path, in front of the server, reading the browser's bytes at about
+//                  bytesPerSecond (a slow uplink; the other direction at full speed)
+//   ws:blackhole → { path } → that path's relay stops reading and forwarding either way, sockets
+//                  left open (a link that dies mid-transfer, silently); → connections blackholed
+//   ws:bytes-read → { path } → bytes the server's sockets on that path have read so far
 //   ws:connections → { path } → how many connections were accepted on that path
 //   ws:send      → { path, text } → send raw text to every open connection on that path
 //   ws:burst     → { path, texts } → send every text, in order and in one go, to each connection on
@@ -46,11 +53,15 @@
 // file's stop/drop disturbing another. Tests isolate from each other by connecting on their own
 // URL path. The server echoes every message back as it came (text as text, binary as binary),
 // except the application heartbeat: the text `{"type":"ping"}` is answered with `{"type":"pong"}`.
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
+import net from "node:net";
 import { WebSocketServer } from "ws";
 
 export const HEARTBEAT_PING = '{"type":"ping"}';
 export const HEARTBEAT_PONG = '{"type":"pong"}';
+/** Binary messages above this size are logged by ws:received as { digest: { length, sha1, at } }. */
+const LARGE = 1 << 16;
 
 class TestServer {
   /** @type {import("node:http").Server | undefined} */
@@ -137,7 +148,10 @@ class TestServer {
     socket.on("message", (data, isBinary) => {
       const log = this.received.get(path) ?? [];
       this.received.set(path, log);
-      if (isBinary) {
+      if (isBinary && toBuffer(data).length > LARGE) {
+        const bytes = toBuffer(data);
+        log.push({ digest: { length: bytes.length, sha1: createHash("sha1").update(bytes).digest("hex"), at: Date.now() } });
+      } else if (isBinary) {
         log.push({ binary: [...new Uint8Array(toBuffer(data))] });
       } else {
         log.push({ text: toBuffer(data).toString("utf8") });
@@ -185,6 +199,14 @@ class TestServer {
     return this.wss ? this.wss.clients.size : 0;
   }
 
+  /** @type {Map<string, { port: number, blackhole(): number, close(): Promise<unknown> }>} ws:throttled-url relays by path */
+  relays = new Map();
+
+  async closeRelays() {
+    await Promise.all([...this.relays.values()].map((relay) => relay.close()));
+    this.relays.clear();
+  }
+
   async stop() {
     const { http, wss } = this;
     if (!http || !wss) return true;
@@ -229,6 +251,58 @@ async function backForward(browser, server, { url, away, stayMs, path, push }) {
   }
 }
 
+/**
+ * A TCP relay in front of the test server (ws:throttled-url) that forwards client → server at about
+ * `bytesPerSecond`: it reads from the browser's socket only while its budget per 50 ms lasts and
+ * pauses it otherwise, so the kernel's buffers fill and TCP's flow control slows Chromium's sending
+ * down, as a slow uplink would. Server → client goes at full speed. `blackhole()` stops forwarding
+ * both ways and stops reading, keeping both sockets open: the link is dead and nobody says so.
+ */
+async function throttlingRelay(target, bytesPerSecond) {
+  let dead = false;
+  /** @type {Set<import("node:net").Socket>} */
+  const sockets = new Set();
+  const timers = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => (client.destroy(), upstream.destroy()));
+    }
+    upstream.on("data", (chunk) => dead || client.write(chunk));
+    let budget = bytesPerSecond / 20;
+    const timer = setInterval(() => {
+      if (dead) return;
+      budget = bytesPerSecond / 20;
+      client.resume();
+    }, 50);
+    timers.add(timer);
+    client.on("close", () => clearInterval(timer));
+    client.on("data", (chunk) => {
+      if (dead) return void client.pause();
+      upstream.write(chunk);
+      budget -= chunk.length;
+      if (budget <= 0) client.pause();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  return {
+    port: /** @type {import("node:net").AddressInfo} */ (server.address()).port,
+    blackhole() {
+      dead = true;
+      for (const socket of sockets) socket.pause();
+      return sockets.size / 2;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const timer of timers) clearInterval(timer);
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve(undefined));
+      }),
+  };
+}
+
 export function wsServerPlugin() {
   /** @type {Map<string, TestServer>} */
   const servers = new Map();
@@ -262,7 +336,7 @@ export function wsServerPlugin() {
     name: "resilient-ws-test-server",
 
     async serverStop() {
-      await Promise.all([...servers.values()].map((server) => server.stop()));
+      await Promise.all([...servers.values()].map((server) => Promise.all([server.closeRelays(), server.stop()])));
       servers.clear();
     },
 
@@ -274,6 +348,15 @@ export function wsServerPlugin() {
           // Only the first call starts the server: asking for the URL must not undo a ws:stop.
           if (server.port === 0) await server.start();
           return `ws://127.0.0.1:${server.port}`;
+        case "ws:throttled-url": {
+          if (server.port === 0) await server.start();
+          await server.relays.get(payload.path)?.close();
+          const relay = await throttlingRelay(server.port, payload.bytesPerSecond);
+          server.relays.set(payload.path, relay);
+          return `ws://127.0.0.1:${relay.port}${payload.path}`;
+        }
+        case "ws:blackhole":
+          return server.relays.get(payload.path)?.blackhole() ?? 0;
         case "ws:drop":
           return server.drop();
         case "ws:mute":
@@ -304,6 +387,11 @@ export function wsServerPlugin() {
           if (payload.echo) server.silent.delete(payload.path);
           else server.silent.add(payload.path);
           return true;
+        case "ws:bytes-read": {
+          let total = 0;
+          server.each(payload.path, (client) => (total += client._socket?.bytesRead ?? 0));
+          return total;
+        }
         case "ws:connections":
           return server.connections.get(payload.path) ?? 0;
         case "ws:closes":

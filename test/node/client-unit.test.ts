@@ -546,6 +546,29 @@ test("keepalive: a send backlog that drains (bufferedAmount falls) keeps the con
   }
 });
 
+test("keepalive: a peer that reads but never answers is not kept alive by our own sending (only bytes ahead of the probe count)", async () => {
+  // The browser chaos test's muted server: it keeps reading, so a backlog of later messages keeps
+  // leaving, but the heartbeat went out with nothing ahead of it and is never answered.
+  for (const ping of [true, false]) {
+    const { ws, clock, last } = client(ping ? { keepalive: { interval: 1000, timeout: 500 } } : { keepalive: { interval: 1000, timeout: 500, message: "hb", isPong: (d) => d == "hb-ok" } }, ping);
+    await flush();
+    const s = last();
+    s.serverOpen();
+    let deadAt = -1;
+    ws.on("statechange", (e) => e.to == "reconnecting" && deadAt < 0 && (deadAt = clock.t));
+    await clock.advance(1000); // the probe, behind nothing
+    for (let i = 0; i < 20 && deadAt < 0; i++) {
+      s.bufferedAmount += 400_000;
+      ws.send(new Uint8Array(400_000));
+      await clock.advance(50);
+      s.bufferedAmount -= 300_000;
+      await clock.advance(50);
+    }
+    assert.equal(deadAt, 1500, `${ping ? "ping" : "heartbeat"}: dead one timeout after the probe`);
+    ws.close();
+  }
+});
+
 test("keepalive: sends the transport takes at once prove nothing (free socket buffers), so a dead link is still dead within interval + timeout", async () => {
   // On a dead link the kernel still takes writes until its buffer is full: bufferedAmount stays 0.
   const { ws, clock, last } = client({ keepalive: { interval: 1000, timeout: 500 } }, true);
