@@ -13,6 +13,7 @@ import "../node/node-client-deflate-property.test.ts";
 import "../node/node-client-peers.test.ts";
 import "../node/node-client-entry.test.ts";
 import "../node/node-client-frame-arena.test.ts";
+import "../node/node-client-fragments.test.ts";
 import "../node/node-client-autobahn.test.ts";
 import "../node/node-client-fuzz.test.ts";
 import "../node/node-client-send-fuzz.test.ts";

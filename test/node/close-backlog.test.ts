@@ -1,12 +1,14 @@
 // Node only (not run by test/deno/ or test/bun/): close() behind a large backlog on a slow link,
 // on Node's plain sockets, which show progress inside one large write (the libuv handle's
-// writeQueueSize; Sender.unwritten) and are given the whole backlog at once. Deno, Bun and TLS
+// writeQueueSize; Sender.unwritten) and are given the backlog a fragment or two at a time, as they
+// drain (sender.ts). Deno, Bun and TLS
 // show progress only when a write completes, so there the Sender gives the socket a piece or two
 // at a time (PacedWrites); node-client-close-backlog.test.ts tests that in all three runtimes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { WebSocket } from "../../src/node-client.js";
+import { FRAGMENT_BYTES } from "../../src/adapters/node/sender.js";
 import { closed, next, rawServer, serverFrame } from "./node-client-helpers.js";
 
 test("close() behind a backlog: a slow reader gets every byte and the close frame; closeTimeout counts while nothing moves", async () => {
@@ -15,7 +17,9 @@ test("close() behind a backlog: a slow reader gets every byte and the close fram
   // drain well within closeTimeout once our own backlog is empty.
   const size = 96 << 20;
   const quota = 1.5 * (1 << 20);
-  const expected = 14 + size + 8; // the binary frame, then a masked close frame with code 1000
+  // The message in fragments of FRAGMENT_BYTES (sender.ts), each with a 14-byte header, then a
+  // masked close frame with code 1000.
+  const expected = Math.ceil(size / FRAGMENT_BYTES) * 14 + size + 8;
   let received = 0;
   let budget = quota;
   let reads: ReturnType<typeof setInterval> | undefined;

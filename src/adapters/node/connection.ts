@@ -17,12 +17,6 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-/**
- * Above this many unsent bytes an automatic pong waits for 'drain' and reading pauses: a flood of
- * pings then costs one pending pong (the latest, RFC 6455 §5.5.3 allows that), not unbounded memory.
- */
-const PONG_HIGH_WATER = 64 * 1024;
-
 /** UTF-16 units in the longest string the runtime can make (V8: 2^29 - 24); a UTF-8 text of at most this many bytes always fits. */
 const MAX_STRING_LENGTH: number = bufferConstants?.MAX_STRING_LENGTH ?? 2 ** 29 - 24;
 
@@ -226,8 +220,11 @@ export class Connection implements FrameHandler {
 
   onPing(data: Uint8Array): void {
     if (this.#closeSent || this.#failure !== undefined) return;
-    // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
-    if (!this.#waitingDrain && this.#socket.writableLength < PONG_HIGH_WATER) {
+    // RFC 6455 §5.5.2: answer with a pong carrying the same application data. Once the socket holds
+    // more than the Sender lets data fill it with (Sender.hasRoomForControl), the pong waits for
+    // 'drain' and reading pauses: a flood of pings then costs one pending pong (the latest, RFC
+    // 6455 §5.5.3 allows that), not unbounded memory.
+    if (!this.#waitingDrain && this.#sender.hasRoomForControl()) {
       this.#sender.sendControl(Opcode.Pong, data);
       return;
     }
@@ -296,6 +293,15 @@ export class Connection implements FrameHandler {
     // Only now: time spent compressing or reading Blobs queued before the close frame is ours,
     // not the peer's (a 24 MiB compressed send then close() with closeTimeout 300 lost the message).
     if (!this.#finished) this.#startCloseTimer();
+  }
+
+  /**
+   * Called by the Sender when our queued close frame waits behind data the socket cannot take yet
+   * (the rest of a large message, written as the peer reads): that wait is the peer's, so the close
+   * timer runs, and it sees the queue shrink as the peer reads (Sender.unwritten).
+   */
+  onCloseWaiting(): void {
+    if (!this.#finished && this.writable) this.#startCloseTimer();
   }
 
   /** Called by the Sender when a queued message cannot be sent (a Blob that cannot be read). */

@@ -43,9 +43,10 @@ function arenaFrame(length: number): Buffer | undefined {
 }
 
 /** Writes the header for `length` payload bytes at the start of `target`; returns its length. */
-function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boolean): number {
-  // RFC 6455 §5.2: FIN set (we never fragment), RSV1 only for permessage-deflate (RFC 7692 §6).
-  target[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boolean, fin = true): number {
+  // RFC 6455 §5.2: FIN on the last frame of a message (all but large messages have one, see
+  // sender.ts), RSV1 only on the first frame of a compressed message (RFC 7692 §6.1).
+  target[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   let offset: number;
   if (length < 126) {
     target[1] = 0x80 | length;
@@ -71,10 +72,10 @@ function writeHeader(target: Buffer, opcode: number, length: number, rsv1: boole
  * Frame of `payload` in one Buffer (a masked copy; `payload` itself is untouched): for payloads
  * below POOLED_MIN_BYTES, i.e. control frames and small messages. Larger ones go through writeFrame.
  */
-export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean): Buffer {
+export function buildFrame(opcode: number, payload: Uint8Array, rsv1: boolean, fin = true): Buffer {
   const length = payload.length;
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
-  const offset = writeHeader(frame, opcode, length, rsv1);
+  const offset = writeHeader(frame, opcode, length, rsv1, fin);
   if (length > 0) maskWithKeyAt(payload, frame, offset - 4, frame, offset);
   return frame;
 }
@@ -85,12 +86,13 @@ const pieceKey = Buffer.alloc(4);
 /**
  * Write a frame of `payload` (a masked copy; `payload` itself is untouched) to `out`: small ones
  * as one Buffer, large ones in pieces of about PIECE_BYTES, all before this returns, so no other
- * frame's bytes can come between them.
+ * frame's bytes can come between them. `fin` false makes it a fragment other than the last of its
+ * message (RFC 6455 §5.4: the Sender cuts large messages into such frames).
  */
-export function writeFrame(out: FrameOutput, opcode: number, payload: Uint8Array, rsv1: boolean): void {
+export function writeFrame(out: FrameOutput, opcode: number, payload: Uint8Array, rsv1: boolean, fin = true): void {
   const length = payload.length;
   if (length < POOLED_MIN_BYTES) {
-    out.writeChunk(buildFrame(opcode, payload, rsv1), undefined);
+    out.writeChunk(buildFrame(opcode, payload, rsv1, fin), undefined);
     return;
   }
   const arena = frameArena();
@@ -104,7 +106,7 @@ export function writeFrame(out: FrameOutput, opcode: number, payload: Uint8Array
     const pooled = arena.acquire(size + 14);
     const piece = pooled ?? Buffer.allocUnsafeSlow(size + 16).subarray(2);
     if (at === 0) {
-      writeHeader(piece, opcode, length, rsv1);
+      writeHeader(piece, opcode, length, rsv1, fin);
       piece.copy(pieceKey, 0, 10, 14);
     } else {
       piece.set(pieceKey, 10);
@@ -131,10 +133,10 @@ export function frameWritten(frame: Buffer): (() => void) | undefined {
 /**
  * Text frame: the string is encoded straight into the frame and masked in place (for large ones,
  * in the arena, by SIMD), in one piece (a string cannot be cut at a byte offset without encoding
- * it first). Write it with frameWritten(frame) as its release.
+ * it first). Write it with frameWritten(frame) as its release. `length` is the text's UTF-8 length,
+ * if the caller knows it already.
  */
-export function buildTextFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
+export function buildTextFrame(text: string, length = Buffer.byteLength(text)): Buffer {
   const pooled = arenaFrame(length);
   if (pooled !== undefined) {
     const offset = writeHeader(pooled, 0x1, length, false);

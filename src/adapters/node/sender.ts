@@ -1,9 +1,17 @@
 /**
- * Outbound data messages in send() order. The common case (no compression, nothing queued) writes
- * one frame synchronously; a Blob (read asynchronously) or a compressed message waits in a queue
- * and everything sent after it waits behind it, so order is preserved. Where the socket shows no
- * progress inside a write (Deno, Bun, TLS), frame bytes go to it a few pieces at a time
- * (PacedWrites), still in the order they were written.
+ * Outbound data messages in send() order. The common case (no compression, nothing queued, a socket
+ * that holds little) writes one frame synchronously; a Blob (read asynchronously), a compressed
+ * message, a message larger than FRAGMENT_BYTES, or any message sent while the socket holds
+ * SOCKET_MARK unsent bytes waits in a queue and everything sent after it waits behind it, so order
+ * is preserved. Where the socket shows no progress inside a write (Deno, Bun, TLS), frame bytes go
+ * to it a few pieces at a time (PacedWrites), still in the order they were written.
+ *
+ * Why fragment: a control frame cannot enter the middle of a frame, so a 32 MiB message written as
+ * one frame held every pong behind it for as long as the link took to carry it (4 s at 8 MiB/s), and
+ * servers that ping every 30 s dropped a healthy client whose upload took longer. Large messages go
+ * out in FRAGMENT_BYTES frames (RFC 6455 §5.4), each handed to the socket only once it holds less
+ * than SOCKET_MARK, so a ping or pong (sendControl, written at once) waits behind at most about
+ * two fragments, never behind the rest of the message (§5.4 allows control frames between fragments).
  */
 import type net from "node:net";
 import { Buffer } from "node:buffer";
@@ -31,16 +39,55 @@ const PACED_IN_FLIGHT = 2 * PIECE_BYTES;
 /** A paced socket holding less than this takes small frames without a callback (see PacedWrites.write). */
 const UNTRACKED_BYTES = POOLED_MIN_BYTES;
 
+/**
+ * Payload bytes per fragment of a large data message; messages up to this size are one frame. A
+ * control frame waits behind at most about two of them (SOCKET_MARK, plus the fragment that crossed
+ * it): 0.25 s at 8 MiB/s. 1 MiB messages (the send benchmark's) stay one frame, as before.
+ */
+export const FRAGMENT_BYTES = 1024 * 1024;
+/**
+ * Data frames are handed to the socket only while it holds fewer unsent bytes than this (Node's
+ * buffer, or PacedWrites' queue and the socket's: #unsentFrameBytes); beyond it they wait in the
+ * queue, where a control frame can pass them. One fragment: the socket then still has the next one
+ * at hand while the kernel takes the last.
+ */
+const SOCKET_MARK = FRAGMENT_BYTES;
+/**
+ * Above this many unsent socket bytes a pong waits for 'drain' (Connection.onPing), so a flood of
+ * pings from a peer that does not read costs one pending pong, not unbounded memory. The data the
+ * Sender lets into the socket (SOCKET_MARK plus the frame that crossed it) does not count against it.
+ */
+const CONTROL_HIGH_WATER = 64 * 1024 + SOCKET_MARK + FRAGMENT_BYTES;
+
 interface Job {
   opcode: number;
   data: Uint8Array | Blob;
+  /** Application bytes (bufferedAmount) of the message. */
   size: number;
+}
+
+/** The message at the queue's head while it goes out in fragments (RFC 6455 §5.4). */
+interface Fragments {
+  /** The whole payload: the message's bytes (a copy: see sendBinary), or their compressed form. */
+  readonly payload: Uint8Array;
+  /** Opcode of the first frame (text or binary); the others are continuation frames. */
+  readonly opcode: number;
+  /** RFC 7692 §6.1: RSV1 marks a compressed message on its first frame only. */
+  readonly rsv1: boolean;
+  /** Application bytes of the message (bufferedAmount); compressed payload is counted in proportion. */
+  readonly size: number;
+  /** Payload bytes written so far. */
+  at: number;
+  /** Application bytes of the fragments written so far (taken off #queuedBytes). */
+  counted: number;
 }
 
 /** What the Sender reports back to its connection. */
 export interface SenderOwner {
   onSendFailure(error: ResilientError): void;
   onCloseWritten(): void;
+  /** The queued close frame waits behind data the socket cannot take yet: for the peer to read. */
+  onCloseWaiting(): void;
 }
 
 export class Sender implements FrameOutput {
@@ -54,6 +101,13 @@ export class Sender implements FrameOutput {
   #closed = false;
   #batch = BATCH_OFF;
   #compressed: DeflateCallback | undefined;
+  /** The message at the queue's head, once it is going out in fragments. */
+  #fragments: Fragments | undefined;
+  /** A 'drain' listener waits to continue the queue (plain sockets: see #awaitProgress). */
+  #awaitingDrain = false;
+  #drained: (() => void) | undefined;
+  /** The close frame is in the queue (sendClose). */
+  #closeQueued = false;
   /** Frames the socket still holds part of (see held-frames.ts); made when a write first leaves some. */
   #held: HeldFrames | undefined;
   /** Where the socket shows no progress inside a write: what it is given, a few pieces at a time. */
@@ -101,24 +155,31 @@ export class Sender implements FrameOutput {
   }
 
   sendText(text: string): void {
-    // Short strings cannot reach the threshold even at 3 bytes per UTF-16 unit: skip encoding twice.
-    if (this.#queue === undefined && (this.#deflate === undefined || text.length * 3 < this.#threshold)) {
-      const frame = buildTextFrame(text);
-      this.writeChunk(frame, frameWritten(frame));
-      this.#wrote(frame.length, textPayloadLength(frame.length));
-      return;
+    // Short strings cannot reach the threshold (or FRAGMENT_BYTES) even at 3 bytes per UTF-16 unit:
+    // skip encoding twice.
+    if (this.#writesNow() && (this.#deflate === undefined || text.length * 3 < this.#threshold)) {
+      const length = text.length * 3 <= FRAGMENT_BYTES ? undefined : Buffer.byteLength(text);
+      if (length === undefined || length <= FRAGMENT_BYTES) {
+        const frame = buildTextFrame(text, length);
+        this.writeChunk(frame, frameWritten(frame));
+        this.#wrote(frame.length, textPayloadLength(frame.length));
+        return;
+      }
     }
+    // Large text goes out in fragments like binary data: a fragment may end inside a UTF-8
+    // sequence, which RFC 6455 §5.6 allows (the receiver validates the whole message).
     const bytes = Buffer.from(text, "utf8");
     this.#enqueue(Opcode.Text, bytes, bytes.length);
   }
 
   sendBinary(bytes: Uint8Array): void {
-    if (this.#queue === undefined && (this.#deflate === undefined || bytes.length < this.#threshold)) {
+    if (this.#writesNow() && bytes.length <= FRAGMENT_BYTES && (this.#deflate === undefined || bytes.length < this.#threshold)) {
       writeFrame(this, Opcode.Binary, bytes, false);
       this.#wroteFrame(bytes.length, bytes.length);
       return;
     }
-    // The caller may reuse its buffer after send() returns: keep a copy while the message waits.
+    // The caller may reuse its buffer after send() returns: keep a copy while the message waits
+    // (a large one is written a fragment at a time, long after send() returned).
     this.#enqueue(Opcode.Binary, Buffer.from(bytes), bytes.length);
   }
 
@@ -129,6 +190,7 @@ export class Sender implements FrameOutput {
   /** The close frame goes after every data message sent before close() (RFC 6455 §5.5.1). */
   sendClose(payload: Uint8Array): void {
     if (this.#queue !== undefined) {
+      this.#closeQueued = true;
       this.#enqueue(Opcode.Close, payload, 0);
       return;
     }
@@ -137,7 +199,11 @@ export class Sender implements FrameOutput {
     this.#owner.onCloseWritten();
   }
 
-  /** Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. */
+  /**
+   * Control frames may be interleaved with data (RFC 6455 §5.4); they never wait in the queue. The
+   * socket has only whole frames (a fragment's pieces are all written at once), so this one lands
+   * between two frames, at most about two fragments behind the data being sent.
+   */
   sendControl(opcode: number, payload: Uint8Array): void {
     writeFrame(this, opcode, payload, false);
     this.#wroteFrame(payload.length, 0);
@@ -158,6 +224,11 @@ export class Sender implements FrameOutput {
   endBatch(): void {
     if (this.#batch === BATCH_CORKED) this.#socket.uncork();
     this.#batch = BATCH_OFF;
+  }
+
+  /** Whether a pong may be written now: the socket holds less than CONTROL_HIGH_WATER (see there). */
+  hasRoomForControl(): boolean {
+    return this.#unsentFrameBytes() < CONTROL_HIGH_WATER;
   }
 
   /** Every frame's bytes go out here (FrameOutput: see there for `release`). */
@@ -199,6 +270,8 @@ export class Sender implements FrameOutput {
   destroy(): void {
     this.#closed = true;
     this.#queue = undefined;
+    // A message cut off between two fragments: its unwritten bytes stay in #queuedBytes.
+    this.#fragments = undefined;
     if (this.#socket.destroyed) this.#paced?.drop();
   }
 
@@ -207,9 +280,50 @@ export class Sender implements FrameOutput {
     return (this.#paced?.waitingBytes ?? 0) + unsentBytes(this.#socket);
   }
 
-  /** A paced write completed: keep the count of held frames current (it is kept once the socket is destroyed). */
+  /**
+   * A paced write completed: keep the count of held frames current (it is kept once the socket is
+   * destroyed), and give the socket what waits in the queue if it now holds less than SOCKET_MARK.
+   */
   #pacedProgress(): void {
-    if (this.#held !== undefined && !this.#socket.destroyed) this.#held.forgetWritten(this.#unsentFrameBytes());
+    if (this.#socket.destroyed) return;
+    this.#held?.forgetWritten(this.#unsentFrameBytes());
+    if (this.#queue !== undefined) this.#pump();
+  }
+
+  /**
+   * Whether a data message may skip the queue and be written now: nothing waits before it, and the
+   * socket holds less than SOCKET_MARK. Else a burst of messages would fill the socket with data that
+   * every control frame has to wait behind; queued, they are copied (see sendBinary), but there
+   * they go to the socket as it empties, and a pong passes them.
+   */
+  #writesNow(): boolean {
+    return this.#queue === undefined && this.#unsentFrameBytes() < SOCKET_MARK;
+  }
+
+  /** The socket holds SOCKET_MARK or more: data waits in the queue until it holds less. */
+  #full(): boolean {
+    return this.#unsentFrameBytes() >= SOCKET_MARK;
+  }
+
+  /**
+   * Continue the queue once the socket took some of what it holds. A paced socket reports each
+   * completed write (#pacedProgress). A plain socket holding SOCKET_MARK is far above its
+   * highWaterMark, so it emits 'drain' once it has handed everything to the kernel; the kernel's
+   * buffer then still holds what it took, so the link does not go idle while the next fragment is
+   * built.
+   */
+  #awaitProgress(): void {
+    // From here on the close frame waits for the peer to read, not for us: its timer may run.
+    if (this.#closeQueued) this.#owner.onCloseWaiting();
+    if (this.#paced !== undefined || this.#awaitingDrain) return;
+    this.#awaitingDrain = true;
+    this.#socket.once(
+      "drain",
+      (this.#drained ??= () => {
+        this.#awaitingDrain = false;
+        this.#pump();
+      }),
+    );
   }
 
   /** #wrote for a frame built by writeFrame: its header is headerLength(payloadLength) bytes. */
@@ -235,10 +349,22 @@ export class Sender implements FrameOutput {
   }
 
   #pump(): void {
-    while (!this.#busy && !this.#closed && this.#queue !== undefined) {
+    // A destroyed socket takes nothing more; what is queued stays counted in bufferedAmount.
+    while (!this.#busy && !this.#closed && this.#queue !== undefined && !this.#socket.destroyed) {
+      const fragments = this.#fragments;
+      if (fragments !== undefined) {
+        if (!this.#writeFragments(fragments)) return;
+        continue;
+      }
       const job = this.#queue[0];
       if (job === undefined) {
         this.#queue = undefined;
+        return;
+      }
+      // Data waits while the socket is full (a control frame may then pass it); the close frame
+      // need not, as everything before it is written.
+      if (job.opcode !== Opcode.Close && this.#full()) {
+        this.#awaitProgress();
         return;
       }
       const data = job.data;
@@ -248,7 +374,7 @@ export class Sender implements FrameOutput {
           this.#deflate.compress(data, (this.#compressed ??= (payload) => this.#onCompressed(payload)));
           return;
         }
-        this.#writeJob(job, data, false);
+        this.#writeMessage(job, data, false);
         continue;
       }
       this.#busy = true;
@@ -267,6 +393,52 @@ export class Sender implements FrameOutput {
     }
   }
 
+  /** Write the queue's head: as one frame, or (a large data message) start its fragments, which #pump writes. */
+  #writeMessage(job: Job, payload: Uint8Array, rsv1: boolean): void {
+    if (payload.length <= FRAGMENT_BYTES || job.opcode === Opcode.Close) {
+      this.#writeJob(job, payload, rsv1);
+      return;
+    }
+    this.#fragments = { payload, opcode: job.opcode, rsv1, size: job.size, at: 0, counted: 0 };
+  }
+
+  /**
+   * Write fragments of the message at the queue's head while the socket holds less than
+   * SOCKET_MARK; true once its last fragment is written (the message leaves the queue).
+   */
+  #writeFragments(fragments: Fragments): boolean {
+    while (!this.#full()) {
+      if (!this.#writeFragment(fragments)) continue;
+      this.#fragments = undefined;
+      this.#queue?.shift();
+      return true;
+    }
+    this.#awaitProgress();
+    return false;
+  }
+
+  /** Write the next fragment of `fragments`; true when it was the last (FIN). */
+  #writeFragment(fragments: Fragments): boolean {
+    const { payload, size } = fragments;
+    const length = payload.length;
+    const start = fragments.at;
+    const end = length - start <= FRAGMENT_BYTES ? length : start + FRAGMENT_BYTES;
+    const fin = end === length;
+    // RFC 6455 §5.4: the first frame has the message's opcode, the others are continuation frames,
+    // the last has FIN. RFC 7692 §6.1: RSV1 on the first frame only. The payload is cut anywhere:
+    // for text inside a UTF-8 sequence too, as the receiver checks the reassembled message (§5.6).
+    writeFrame(this, start === 0 ? fragments.opcode : Opcode.Continuation, payload.subarray(start, end), start === 0 && fragments.rsv1, fin);
+    // bufferedAmount counts application bytes: a fragment of compressed payload carries its share
+    // of them (the last one the rest, so the shares add up to the message exactly).
+    const counted = fin ? size : Math.floor((size / length) * end);
+    const appBytes = counted - fragments.counted;
+    fragments.at = end;
+    fragments.counted = counted;
+    this.#queuedBytes -= appBytes;
+    this.#wroteFrame(end - start, appBytes);
+    return fin;
+  }
+
   #writeJob(job: Job, payload: Uint8Array, rsv1: boolean): void {
     this.#queue?.shift();
     this.#queuedBytes -= job.size;
@@ -279,8 +451,8 @@ export class Sender implements FrameOutput {
     this.#busy = false;
     const job = this.#queue?.[0];
     if (this.#closed || job === undefined) return;
-    // RFC 7692 §6: RSV1 marks the first (here: only) frame of a compressed message.
-    this.#writeJob(job, payload, true);
+    // RFC 7692 §6: RSV1 marks the first frame of a compressed message.
+    this.#writeMessage(job, payload, true);
     this.#pump();
   }
 }
